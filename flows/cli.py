@@ -1,0 +1,83 @@
+"""The ``callscope`` command line."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="callscope: conversation intelligence for call recordings.", no_args_is_help=True)
+engine_app = typer.Typer(help="The local Symbl-compatible engine.", no_args_is_help=True)
+app.add_typer(engine_app, name="engine")
+console = Console()
+
+# (extra, import name) pairs that tell which optional parts are installed.
+EXTRAS: list[tuple[str, str]] = [
+    ("postgres", "psycopg"),
+    ("mongodb", "pymongo"),
+    ("datastore", "google.cloud.datastore"),
+    ("engine", "faster_whisper"),
+]
+SYSTEM_TOOLS = ["ffmpeg", "sox", "espeak-ng", "java", "chromium"]
+
+NOT_BUILT = (
+    "The pipeline (ingest → submit → await → fetch → store → report) is not built yet; "
+    "see the Status section of the README. `callscope doctor` shows what is installed."
+)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@app.command()
+def doctor() -> None:
+    """Show which optional parts and system tools are installed."""
+    table = Table("part", "installed", "how to get it")
+    for extra, module in EXTRAS:
+        ok = _installed(module)
+        table.add_row(
+            f"extra [bold]{extra}[/]",
+            "yes" if ok else "no",
+            "" if ok else f"pip install 'callscope[{extra}]'",
+        )
+    for tool in SYSTEM_TOOLS:
+        ok = shutil.which(tool) is not None
+        table.add_row(f"tool {tool}", "yes" if ok else "no", "" if ok else "make system-deps (as root)")
+    console.print(table)
+
+
+@app.command()
+def run(
+    path: Path = typer.Argument(Path("examples"), help="A folder of recordings (optional manifest)."),
+) -> None:
+    """Process the recordings under PATH on embedded defaults (engine, SQLite, Prefect ephemeral mode)."""
+    console.print(f"[yellow]callscope run {path}[/]: {NOT_BUILT}")
+    raise typer.Exit(code=3)
+
+
+@engine_app.command("serve")
+def engine_serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8177, help="Port to bind."),
+    workers: int = typer.Option(1, min=1, help="Worker processes for jobs."),
+) -> None:
+    """Serve the Symbl-compatible API locally."""
+    console.print(f"[yellow]callscope engine serve {host}:{port} ({workers} workers)[/]: the engine is not built yet.")
+    raise typer.Exit(code=3)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
