@@ -1,0 +1,1 @@
+"""Google Cloud Datastore backend (Firestore in Datastore mode)."""

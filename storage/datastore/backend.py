@@ -1,0 +1,347 @@
+"""Google Cloud Datastore through google-cloud-datastore. The client blocks, so every call runs in a worker thread.
+
+The cap is a set of ``cap`` slot entities: a claim pairs a free slot with a pending request in one small transaction,
+and a move out of the active states frees the slot in the same transaction, so active requests can never outnumber
+slots. (One hot admission entity would serialise claimers: Datastore's pessimistic locks made 8 concurrent
+read-modify-write transactions on one entity time out after 2 s each on the emulator.) An API's
+intelligence items are written in batches under a per-conversation header entity, which is written last; a reader may
+see a half-replaced set while a replace runs (``atomic_replace`` is False), and re-running the replace repairs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from storage.errors import InvalidInput, MissingExtra, TransientStorageError
+from storage.models import (
+    ACTIVE,
+    BusinessUX,
+    Experience,
+    Intelligence,
+    IntelligenceApi,
+    Recording,
+    Request,
+    RequestStatus,
+)
+from storage.repository import DEFAULT_CAP, Capabilities, Repository, RequestFilter, claimed
+
+try:
+    from google.api_core import exceptions as gexc
+    from google.cloud import datastore
+except ImportError as exc:  # pragma: no cover - exercised through the registry's message
+    raise MissingExtra("Datastore storage needs the `datastore` extra: pip install 'callscope[datastore]'") from exc
+
+BATCH = 500
+SPREAD = 4
+CAPABILITIES = Capabilities(
+    name="datastore",
+    atomic_replace=False,
+    strict_fifo=False,
+    cross_process_claims=True,
+    networked=True,
+    max_items_per_write=BATCH,
+)
+TXN_RETRIES = 30
+R = TypeVar("R")
+TRANSIENT = (
+    gexc.Aborted,
+    gexc.Conflict,
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+)
+INDEXED_REQUEST_FIELDS = (
+    "status",
+    "requested_at",
+    "job_id",
+    "conversation_id",
+    "webhook_token",
+    "recording_id",
+    "version",
+)
+
+
+def _retrying(fn: Callable[[], R]) -> R:
+    """Run ``fn`` (usually a transaction) again on contention or outages, with jittered backoff."""
+    for attempt in range(TXN_RETRIES):
+        try:
+            return fn()
+        except TRANSIENT as exc:
+            if attempt == TXN_RETRIES - 1:
+                raise TransientStorageError(f"datastore: {exc}") from exc
+            time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class DatastoreRepository(Repository):
+    """``datastore://<project>[?namespace=<ns>]``; under ``DATASTORE_EMULATOR_HOST`` it talks to the emulator."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, url: str, *, cap: int = DEFAULT_CAP) -> None:
+        super().__init__(url, cap=cap)
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise InvalidInput("datastore URL needs a project: datastore://<project>[?namespace=<ns>]")
+        namespace = parse_qs(parts.query).get("namespace", [None])[0]
+        self.client = datastore.Client(project=parts.netloc, namespace=namespace)
+
+    async def _run(self, fn: Callable[..., R], *args: Any) -> R:
+        return await asyncio.to_thread(functools.partial(_retrying, functools.partial(fn, *args)))
+
+    # ---- entities -----------------------------------------------------------------------------------------
+    def _request_entity(self, req: Request) -> datastore.Entity:
+        ent = datastore.Entity(self.client.key("Request", req.id), exclude_from_indexes=("data",))
+        ent.update({f: getattr(req, f) for f in INDEXED_REQUEST_FIELDS})
+        ent["status"] = req.status.value
+        ent["data"] = req.model_dump_json()
+        return ent
+
+    @staticmethod
+    def _request(ent: Any) -> Request:
+        return Request.model_validate_json(ent["data"])
+
+    def _blob(self, kind: str, name: str, model: Any) -> datastore.Entity:
+        ent = datastore.Entity(self.client.key(kind, name), exclude_from_indexes=("data",))
+        ent["data"] = model.model_dump_json()
+        return ent
+
+    # ---- interface ----------------------------------------------------------------------------------------
+    def _slot_key(self, i: int) -> Any:
+        return self.client.key("Slot", i + 1)  # ids start at 1 in Datastore
+
+    async def setup(self) -> None:
+        def create_slots() -> None:
+            keys = [self._slot_key(i) for i in range(self.cap)]
+            for start in range(0, len(keys), BATCH):
+                with self.client.transaction():
+                    batch = keys[start : start + BATCH]
+                    found = {e.key.id for e in self.client.get_multi(batch)}
+                    missing = [datastore.Entity(k) for k in batch if k.id not in found]
+                    for ent in missing:
+                        ent["holder"] = None
+                    self.client.put_multi(missing)
+
+        await self._run(create_slots)
+
+    async def close(self) -> None:
+        self.client.close()
+
+    async def _insert_registration(self, recording: Recording, requests: list[Request]) -> bool:
+        def txn() -> bool:
+            with self.client.transaction():
+                key = self.client.key("Recording", recording.id)
+                if self.client.get(key) is not None:
+                    return False
+                self.client.put_multi(
+                    [self._blob("Recording", recording.id, recording), *(self._request_entity(r) for r in requests)]
+                )
+                return True
+
+        return await self._run(txn)
+
+    async def get_recording(self, recording_id: str) -> Recording | None:
+        ent = await self._run(self.client.get, self.client.key("Recording", recording_id))
+        return Recording.model_validate_json(ent["data"]) if ent else None
+
+    async def get_request(self, request_id: str) -> Request | None:
+        ent = await self._run(self.client.get, self.client.key("Request", request_id))
+        return self._request(ent) if ent else None
+
+    async def _cas_request(self, new: Request, expected_version: int) -> bool:
+        def txn() -> bool:
+            with self.client.transaction():
+                ent = self.client.get(self.client.key("Request", new.id))
+                if ent is None or ent["version"] != expected_version:
+                    return False
+                out = self._request_entity(new)
+                slot = ent.get("slot")
+                if slot is not None and new.status not in ACTIVE:
+                    slot_ent = self.client.get(self.client.key("Slot", slot))
+                    if slot_ent is not None and slot_ent["holder"] == new.id:
+                        slot_ent["holder"] = None
+                        self.client.put(slot_ent)
+                elif slot is not None:
+                    out["slot"] = slot
+                self.client.put(out)
+                return True
+
+        return await self._run(txn)
+
+    def _query(self, flt: RequestFilter) -> Any:
+        query = self.client.query(kind="Request")
+        if flt.statuses is not None:
+            values = sorted(s.value for s in flt.statuses)
+            if len(values) == 1:
+                query.add_filter(filter=datastore.query.PropertyFilter("status", "=", values[0]))
+            else:
+                query.add_filter(filter=datastore.query.PropertyFilter("status", "IN", values))
+        for name, value in (
+            ("job_id", flt.job_id),
+            ("conversation_id", flt.conversation_id),
+            ("webhook_token", flt.webhook_token),
+            ("recording_id", flt.recording_id),
+        ):
+            if value is not None:
+                query.add_filter(filter=datastore.query.PropertyFilter(name, "=", value))
+        query.order = ["requested_at", "__key__"]
+        return query
+
+    def _fetch(self, flt: RequestFilter) -> list[Request]:
+        return [self._request(e) for e in self._query(flt).fetch(limit=flt.limit)]
+
+    async def _find_requests(self, flt: RequestFilter) -> list[Request]:
+        return await self._run(self._fetch, flt)
+
+    def _count(self, statuses: list[str]) -> int:
+        query = self.client.query(kind="Request")
+        query.add_filter(filter=datastore.query.PropertyFilter("status", "IN", statuses))
+        result = list(self.client.aggregation_query(query).count(alias="n").fetch())
+        return int(result[0][0].value) if result and result[0] else 0
+
+    async def counts_by_status(self) -> dict[RequestStatus, int]:
+        def counts() -> dict[RequestStatus, int]:
+            found = {s: self._count([s.value]) for s in RequestStatus}
+            return {s: n for s, n in found.items() if n}
+
+        return await self._run(counts)
+
+    async def _claim(self, limit: int, now: datetime) -> list[Request]:
+        def free_slots() -> list[Any]:
+            query = self.client.query(kind="Slot")
+            query.add_filter(filter=datastore.query.PropertyFilter("holder", "=", None))
+            query.keys_only()
+            keys = [e.key for e in query.fetch() if e.key.id <= self.cap]
+            random.shuffle(keys)  # spread concurrent claimers over different slots
+            return keys
+
+        def pair(slot_keys: list[Any], request_ids: list[str]) -> list[Request]:
+            """Give free slots to pending requests, atomically; what was taken meanwhile is skipped."""
+            with self.client.transaction():
+                slots = [e for e in self.client.get_multi(slot_keys) if e["holder"] is None]
+                ents = self.client.get_multi([self.client.key("Request", rid) for rid in request_ids])
+                reqs = sorted(
+                    (r for r in map(self._request, ents) if r.status == RequestStatus.PENDING),
+                    key=lambda r: (r.requested_at, r.id),
+                )
+                out, writes = [], []
+                for slot, req in zip(slots, reqs, strict=False):
+                    new = req.model_copy(update=claimed(req, now))
+                    slot["holder"] = req.id
+                    ent = self._request_entity(new)
+                    ent["slot"] = slot.key.id
+                    out.append(new)
+                    writes += [slot, ent]
+                self.client.put_multi(writes)
+                return out
+
+        def pair_all(slots: list[Any], pending: list[Request]) -> list[Request]:
+            taken = slots[-len(pending) :]
+            del slots[-len(pending) :]
+            return pair(taken, [r.id for r in pending])
+
+        def claim() -> list[Request]:
+            slots = free_slots()
+            want = min(limit, len(slots))
+            if want <= 0:
+                return []
+            # Slots are the cap; the active count is checked too, for slots freed by a lowered cap.
+            want = min(want, self.cap - self._count([s.value for s in ACTIVE]))
+            if want <= 0:
+                return []
+            # Concurrent claimers would all queue on the same oldest requests (each conflict costs a lock timeout), so
+            # each takes a random `want` from the oldest `SPREAD × want`: oldest-first only approximately.
+            window = self._fetch(RequestFilter(statuses=frozenset({RequestStatus.PENDING}), limit=SPREAD * want))
+            pending = sorted(random.sample(window, min(want, len(window))), key=lambda r: (r.requested_at, r.id))
+            try:
+                return pair_all(slots, pending)
+            except TRANSIENT:
+                pass  # contended: pair one by one, skipping what others took
+            out: list[Request] = []
+            for req in pending:
+                while slots:
+                    try:
+                        got = pair([slots.pop()], [req.id])
+                    except TRANSIENT:
+                        continue  # contended: try the next slot
+                    out += got
+                    break
+            return out
+
+        return await self._run(claim)
+
+    async def _replace_items(
+        self, conversation_id: str, api: IntelligenceApi, items: list[dict[str, Any]], fetched_at: datetime
+    ) -> None:
+        kind = f"Intel_{api.value}"
+        parent = self.client.key("Conversation", conversation_id)
+
+        def write() -> None:
+            header_key = self.client.key(kind, "header", parent=parent)
+            old = self.client.get(header_key)
+            old_n = int(old["count"]) if old else 0
+            entities = []
+            for i, item in enumerate(items):
+                ent = datastore.Entity(self.client.key(kind, i + 1, parent=parent), exclude_from_indexes=("item",))
+                ent["item"] = json.dumps(item, separators=(",", ":"))
+                entities.append(ent)
+            for start in range(0, len(entities), BATCH):
+                self.client.put_multi(entities[start : start + BATCH])
+            header = datastore.Entity(header_key)
+            header.update({"count": len(items), "fetched_at": fetched_at})
+            self.client.put(header)
+            stale = [self.client.key(kind, i + 1, parent=parent) for i in range(len(items), old_n)]
+            for start in range(0, len(stale), BATCH):
+                self.client.delete_multi(stale[start : start + BATCH])
+
+        await self._run(write)
+
+    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+        api = IntelligenceApi(api)
+        kind = f"Intel_{api.value}"
+        parent = self.client.key("Conversation", conversation_id)
+
+        def read() -> Intelligence | None:
+            header = self.client.get(self.client.key(kind, "header", parent=parent))
+            if header is None:
+                return None
+            keys = [self.client.key(kind, i + 1, parent=parent) for i in range(int(header["count"]))]
+            by_id: dict[int, Any] = {}
+            for start in range(0, len(keys), 1000):
+                for ent in self.client.get_multi(keys[start : start + 1000]):
+                    by_id[ent.key.id] = json.loads(ent["item"])
+            return Intelligence(
+                conversation_id=conversation_id,
+                api=api,
+                items=[by_id[i + 1] for i in range(len(keys)) if i + 1 in by_id],
+                fetched_at=header["fetched_at"],
+            )
+
+        return await self._run(read)
+
+    async def put_business_ux(self, ux: BusinessUX) -> None:
+        await self._run(self.client.put, self._blob("BusinessUX", ux.business_name, ux))
+
+    async def get_business_ux(self, business_name: str) -> BusinessUX | None:
+        ent = await self._run(self.client.get, self.client.key("BusinessUX", business_name))
+        return BusinessUX.model_validate_json(ent["data"]) if ent else None
+
+    async def _put_experience(self, exp: Experience) -> None:
+        await self._run(self.client.put, self._blob("Experience", f"{exp.conversation_id}/{exp.name}", exp))
+
+    async def get_experience(self, conversation_id: str, name: str) -> Experience | None:
+        ent = await self._run(self.client.get, self.client.key("Experience", f"{conversation_id}/{name}"))
+        return Experience.model_validate_json(ent["data"]) if ent else None
+
+
+def open_repository(url: str, *, cap: int = DEFAULT_CAP) -> DatastoreRepository:
+    return DatastoreRepository(url, cap=cap)

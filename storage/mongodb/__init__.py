@@ -1,0 +1,1 @@
+"""MongoDB backend (PyMongo's asyncio API)."""

@@ -1,0 +1,62 @@
+"""PostgreSQL through SQLModel/SQLAlchemy with psycopg 3 (async): claims take turns on the admission row and
+pick pending requests with FOR UPDATE SKIP LOCKED."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from storage.errors import MissingExtra
+from storage.repository import DEFAULT_CAP, Capabilities
+from storage.sql import tables as T
+from storage.sql.repository import SqlRepository
+
+CAPABILITIES = Capabilities(
+    name="postgres",
+    atomic_replace=True,
+    strict_fifo=True,
+    cross_process_claims=True,
+    networked=True,
+    max_items_per_write=None,
+)
+SCHEMA_LOCK_KEY = 0x63616C6C  # "call"
+
+
+class PostgresRepository(SqlRepository):
+    """``postgresql://user:password@host:port/db``."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, url: str, *, cap: int = DEFAULT_CAP, pool_size: int = 5) -> None:
+        super().__init__(url, cap=cap)
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise MissingExtra(
+                "PostgreSQL storage needs the `postgres` extra: pip install 'callscope[postgres]'"
+            ) from exc
+        parsed = make_url(url).set(drivername="postgresql+psycopg")
+        self.engine = create_async_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+    async def _lock_schema(self, conn: AsyncConnection) -> None:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+
+    async def _lock_admission(self, conn: AsyncConnection) -> None:
+        await conn.execute(select(T.admission.c.id).where(T.admission.c.id == 1).with_for_update())
+
+    def _pending_ids(self, n: int) -> Select[Any]:
+        return super()._pending_ids(n).with_for_update(skip_locked=True)
+
+    def _random_key(self) -> ColumnElement[Any]:
+        return func.replace(cast(func.gen_random_uuid(), Text), "-", "")
+
+    def _append_history(self, entry_json: str) -> ColumnElement[Any]:
+        return T.requests.c.history.op("||")(cast(literal(f"[{entry_json}]", Text), JSONB))
+
+
+def open_repository(url: str, *, cap: int = DEFAULT_CAP) -> PostgresRepository:
+    return PostgresRepository(url, cap=cap)

@@ -1,0 +1,239 @@
+"""The repository over SQLAlchemy's async engine; SQLite and PostgreSQL supply the dialect-specific parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.errors import InvalidInput, TransientStorageError
+from storage.models import (
+    ACTIVE,
+    BusinessUX,
+    Experience,
+    Intelligence,
+    IntelligenceApi,
+    Recording,
+    Request,
+    RequestStatus,
+    StatusChange,
+)
+from storage.repository import Repository, RequestFilter
+from storage.sql import tables
+from storage.sql.migrations import migrate
+
+T = tables
+
+
+def _recording_row(rec: Recording) -> dict[str, Any]:
+    row = rec.model_dump(mode="python", exclude={"metadata"})
+    row["speakers"] = [s.model_dump() for s in rec.speakers]
+    row["metadata"] = rec.metadata
+    return row
+
+
+def _request_row(req: Request) -> dict[str, Any]:
+    row = req.model_dump(mode="python")
+    row["status"] = req.status.value
+    row["history"] = [h.model_dump(mode="json") for h in req.history]
+    return row
+
+
+def to_request(row: Any) -> Request:
+    return Request.model_validate(dict(row._mapping))
+
+
+class SqlRepository(Repository):
+    """Shared SQL implementation. Subclasses create the engine and lock for claims and migrations."""
+
+    engine: AsyncEngine
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction; driver errors that a retry may cure become :class:`TransientStorageError`."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise TransientStorageError(f"{self.capabilities.name}: {exc.orig}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise TransientStorageError(f"{self.capabilities.name}: connection lost: {exc.orig}") from exc
+            raise
+
+    async def _lock_schema(self, conn: AsyncConnection) -> None:
+        """Serialise migrators (default: nothing beyond the transaction)."""
+
+    async def _lock_admission(self, conn: AsyncConnection) -> None:
+        """Serialise claimers (default: nothing beyond the transaction)."""
+
+    def _pending_ids(self, n: int) -> Select[Any]:
+        """The ids of the ``n`` oldest pending requests (PostgreSQL adds FOR UPDATE SKIP LOCKED)."""
+        c = T.requests.c
+        return select(c.id).where(c.status == RequestStatus.PENDING.value).order_by(c.requested_at, c.id).limit(n)
+
+    def _random_key(self) -> ColumnElement[Any]:
+        """A fresh random hex idempotency key per row, computed by the database."""
+        raise NotImplementedError
+
+    def _append_history(self, entry_json: str) -> ColumnElement[Any]:
+        """``history`` with one more entry (a JSON object given as text), computed by the database."""
+        raise NotImplementedError
+
+    async def setup(self) -> None:
+        async with self._tx() as conn:
+            await self._lock_schema(conn)
+            await conn.run_sync(migrate)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def _insert_registration(self, recording: Recording, requests: list[Request]) -> bool:
+        try:
+            async with self._tx() as conn:
+                await conn.execute(insert(T.recordings), [_recording_row(recording)])
+                await conn.execute(insert(T.requests), [_request_row(r) for r in requests])
+        except IntegrityError:
+            exists = await self.get_recording(recording.id)
+            if exists is None:
+                raise
+            return False
+        return True
+
+    async def get_recording(self, recording_id: str) -> Recording | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(T.recordings).where(T.recordings.c.id == recording_id))).first()
+        return Recording.model_validate(dict(row._mapping)) if row else None
+
+    async def get_request(self, request_id: str) -> Request | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(T.requests).where(T.requests.c.id == request_id))).first()
+        return to_request(row) if row else None
+
+    async def _cas_request(self, new: Request, expected_version: int) -> bool:
+        row = _request_row(new)
+        row.pop("id")
+        stmt = update(T.requests).where(T.requests.c.id == new.id, T.requests.c.version == expected_version)
+        try:
+            async with self._tx() as conn:
+                result = await conn.execute(stmt.values(**row))
+        except IntegrityError as exc:
+            raise InvalidInput(f"request {new.id}: {exc.orig}") from exc
+        return bool(result.rowcount == 1)
+
+    async def _find_requests(self, flt: RequestFilter) -> list[Request]:
+        c = T.requests.c
+        stmt = select(T.requests)
+        if flt.statuses is not None:
+            stmt = stmt.where(c.status.in_([s.value for s in flt.statuses]))
+        for col, value in (
+            (c.job_id, flt.job_id),
+            (c.conversation_id, flt.conversation_id),
+            (c.webhook_token, flt.webhook_token),
+            (c.recording_id, flt.recording_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(col == value)
+        stmt = stmt.order_by(c.requested_at, c.id)
+        if flt.limit is not None:
+            stmt = stmt.limit(flt.limit)
+        async with self._tx() as conn:
+            return [to_request(r) for r in await conn.execute(stmt)]
+
+    async def counts_by_status(self) -> dict[RequestStatus, int]:
+        stmt = select(T.requests.c.status, func.count()).group_by(T.requests.c.status)
+        async with self._tx() as conn:
+            return {RequestStatus(s): int(n) for s, n in await conn.execute(stmt)}
+
+    async def _claim(self, limit: int, now: datetime) -> list[Request]:
+        """One set-based UPDATE … RETURNING inside a transaction that counts active requests first."""
+        c = T.requests.c
+        entry = StatusChange(status=RequestStatus.SUBMITTING, at=now, note="claimed").model_dump_json()
+        async with self._tx() as conn:
+            await self._lock_admission(conn)
+            active = (
+                await conn.execute(select(func.count()).where(c.status.in_([s.value for s in ACTIVE])))
+            ).scalar_one()
+            headroom = min(limit, self.cap - int(active))
+            if headroom <= 0:
+                return []
+            stmt = (
+                update(T.requests)
+                .where(c.id.in_(self._pending_ids(headroom).scalar_subquery()))
+                .values(
+                    status=RequestStatus.SUBMITTING.value,
+                    attempts=c.attempts + 1,
+                    version=c.version + 1,
+                    updated_at=now,
+                    idempotency_key=self._random_key(),
+                    history=self._append_history(entry),
+                )
+                .returning(*T.requests.c)
+            )
+            rows = (await conn.execute(stmt)).all()
+        return sorted((to_request(r) for r in rows), key=lambda r: (r.requested_at, r.id))
+
+    async def _replace_items(
+        self, conversation_id: str, api: IntelligenceApi, items: list[dict[str, Any]], fetched_at: datetime
+    ) -> None:
+        c = T.items.c
+        async with self._tx() as conn:
+            await conn.execute(delete(T.items).where(c.conversation_id == conversation_id, c.api == api.value))
+            if items:
+                await conn.execute(
+                    insert(T.items),
+                    [
+                        {
+                            "conversation_id": conversation_id,
+                            "api": api.value,
+                            "idx": i,
+                            "payload": item,
+                            "fetched_at": fetched_at,
+                        }
+                        for i, item in enumerate(items)
+                    ],
+                )
+
+    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+        api = IntelligenceApi(api)
+        c = T.items.c
+        stmt = select(c.payload, c.fetched_at).where(c.conversation_id == conversation_id, c.api == api.value)
+        async with self._tx() as conn:
+            rows = (await conn.execute(stmt.order_by(c.idx))).all()
+        if not rows:
+            return None
+        return Intelligence(conversation_id=conversation_id, api=api, items=[r[0] for r in rows], fetched_at=rows[0][1])
+
+    async def put_business_ux(self, ux: BusinessUX) -> None:
+        row = BusinessUX.model_validate(ux.model_dump()).model_dump()
+        async with self._tx() as conn:
+            await conn.execute(delete(T.business_ux).where(T.business_ux.c.business_name == ux.business_name))
+            await conn.execute(insert(T.business_ux), [row])
+
+    async def get_business_ux(self, business_name: str) -> BusinessUX | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(T.business_ux).where(T.business_ux.c.business_name == business_name))
+            ).first()
+        return BusinessUX.model_validate(dict(row._mapping)) if row else None
+
+    async def _put_experience(self, exp: Experience) -> None:
+        c = T.experiences.c
+        async with self._tx() as conn:
+            await conn.execute(
+                delete(T.experiences).where(c.conversation_id == exp.conversation_id, c.name == exp.name)
+            )
+            await conn.execute(insert(T.experiences), [exp.model_dump()])
+
+    async def get_experience(self, conversation_id: str, name: str) -> Experience | None:
+        c = T.experiences.c
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(T.experiences).where(c.conversation_id == conversation_id, c.name == name))
+            ).first()
+        return Experience.model_validate(dict(row._mapping)) if row else None
