@@ -220,7 +220,7 @@ class DatastoreRepository(Repository):
             query = self.client.query(kind="Slot")
             query.add_filter(filter=datastore.query.PropertyFilter("holder", "=", None))
             query.keys_only()
-            keys = [e.key for e in query.fetch() if e.key.id <= self.cap]
+            keys = [e.key for e in query.fetch(limit=SPREAD * limit) if e.key.id <= self.cap]
             random.shuffle(keys)  # spread concurrent claimers over different slots
             return keys
 
@@ -244,10 +244,10 @@ class DatastoreRepository(Repository):
                 self.client.put_multi(writes)
                 return out
 
-        def pair_all(slots: list[Any], pending: list[Request]) -> list[Request]:
+        def pair_all(slots: list[Any], pending: list[str]) -> list[Request]:
             taken = slots[-len(pending) :]
             del slots[-len(pending) :]
-            return pair(taken, [r.id for r in pending])
+            return pair(taken, pending)
 
         def claim() -> list[Request]:
             slots = free_slots()
@@ -260,17 +260,19 @@ class DatastoreRepository(Repository):
                 return []
             # Concurrent claimers would all queue on the same oldest requests (each conflict costs a lock timeout), so
             # each takes a random `want` from the oldest `SPREAD × want`: oldest-first only approximately.
-            window = self._fetch(RequestFilter(statuses=frozenset({RequestStatus.PENDING}), limit=SPREAD * want))
-            pending = sorted(random.sample(window, min(want, len(window))), key=lambda r: (r.requested_at, r.id))
+            query = self._query(RequestFilter(statuses=frozenset({RequestStatus.PENDING})))
+            query.keys_only()
+            window = [e.key.name for e in query.fetch(limit=SPREAD * want)]  # oldest first
+            pending = [window[i] for i in sorted(random.sample(range(len(window)), min(want, len(window))))]
             try:
                 return pair_all(slots, pending)
             except TRANSIENT:
                 pass  # contended: pair one by one, skipping what others took
             out: list[Request] = []
-            for req in pending:
+            for request_id in pending:
                 while slots:
                     try:
-                        got = pair([slots.pop()], [req.id])
+                        got = pair([slots.pop()], [request_id])
                     except TRANSIENT:
                         continue  # contended: try the next slot
                     out += got

@@ -37,7 +37,8 @@ class SqliteRepository(SqlRepository):
         if not parsed.database or parsed.database == ":memory:":
             raise InvalidInput("sqlite storage needs a file path, e.g. sqlite:///callscope.db")
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"))
+        # Transactions always end in COMMIT or ROLLBACK, so the pool need not roll back again on return.
+        self.engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), pool_reset_on_return=None)
 
         @event.listens_for(self.engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
