@@ -92,6 +92,15 @@ class CustomEntity(ParamModel):
     value: str | None = None
 
 
+class Features(ParamModel):
+    feature_list: list[Literal["insights", "callScore"]] = Field(min_length=1)
+
+
+class SalesMetadata(ParamModel):
+    sales_stage: Literal["qualification", "discovery", "demo", "negotiation", "general"] | None = None
+    prospect_name: str | None = None
+
+
 class ProcessOptions(ParamModel):
     """Parameters shared by audio (file and URL) and text submissions."""
 
@@ -112,6 +121,9 @@ class ProcessOptions(ParamModel):
     enable_all_trackers: bool | None = None
     enable_summary: bool | None = None
     timezone_offset: int | None = Field(default=None, ge=-720, le=840, description="minutes from UTC")
+    features: Features | None = Field(default=None, description="2023+: Call Score / Insights UI")
+    metadata: SalesMetadata | None = Field(default=None, description="2023+: sales stage and prospect")
+    conversation_type: Literal["sales", "general"] | None = Field(default=None, description="2023+: Call Score")
 
     @field_validator("language_code")
     @classmethod
@@ -149,6 +161,7 @@ class ProcessOptions(ParamModel):
 
 class AudioUrlRequest(ProcessOptions):
     url: str = Field(pattern=r"^https?://", description="a public http(s) URL of the recording")
+    start_time: datetime | None = Field(default=None, description="2023+: when the conversation started")
 
 
 class TextFrom(ParamModel):

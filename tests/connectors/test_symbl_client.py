@@ -142,6 +142,10 @@ async def test_audio_url_and_text_bodies(client: SymblClient, stand_in: StandInS
             "mode": "phone",
             "webhook_url": "https://hooks.example.com/symbl/tok",
             "trackers": [{"name": "Pricing", "vocabulary": ["what's the price", "discount"]}],
+            "features": {"feature_list": ["insights", "callScore"]},
+            "metadata": {"sales_stage": "demo", "prospect_name": "Acme"},
+            "conversation_type": "sales",
+            "start_time": "2026-11-23T10:00:00Z",
         }
     )
     await client.submit_audio_url({"url": "https://example.com/call-2.wav"}, conversation_id=CONVERSATION)
@@ -155,6 +159,9 @@ async def test_audio_url_and_text_bodies(client: SymblClient, stand_in: StandInS
     assert body["enableSpeakerDiarization"] is True
     assert body["diarizationSpeakerCount"] == 2
     assert body["trackers"] == [{"name": "Pricing", "vocabulary": ["what's the price", "discount"]}]
+    assert body["features"] == {"featureList": ["insights", "callScore"]}
+    assert body["metadata"] == {"salesStage": "demo", "prospectName": "Acme"}
+    assert body["startTime"].startswith("2026-11-23T10:00:00")
     assert stand_in.state.calls("/v1/process/audio/url/")[0]["method"] == "PUT"
     text = stand_in.state.calls("/v1/process/text")[0]["json"]
     assert text["messages"][0]["from"] == {"userId": "n@example.com", "name": "Natalia"}
@@ -174,6 +181,9 @@ async def test_audio_url_and_text_bodies(client: SymblClient, stand_in: StandInS
         ({"trackers": [{"name": "P", "vocabulary": ["price?"]}]}, "trackers.vocabulary"),
         ({"trackers": [{"name": "P"}]}, "trackers"),
         ({"webhook_url": "ftp://x"}, "webhook_url"),
+        ({"metadata": {"sales_stage": "closing"}}, "sales_stage"),
+        ({"features": {"feature_list": ["magic"]}}, "feature_list"),
+        ({"conversation_type": "support"}, "conversation_type"),
         ({"not_a_param": 1}, "not_a_param"),
     ],
 )
