@@ -137,7 +137,7 @@ class Repository(ABC):
         """The stored items of one API for one conversation, or None if never stored."""
 
     @abstractmethod
-    async def put_business_ux(self, ux: BusinessUX) -> None: ...
+    async def _put_business_ux(self, ux: BusinessUX) -> None: ...
 
     @abstractmethod
     async def get_business_ux(self, business_name: str) -> BusinessUX | None: ...
@@ -155,13 +155,12 @@ class Repository(ABC):
         now = utcnow()
         rec = Recording(**new.model_dump(), id=new.recording_id, added_at=now)
         parts = new.parts()
-        part_len = new.duration_s / parts
         requests = [
             Request(
                 id=f"{rec.id}-p{part}",
                 recording_id=rec.id,
                 part=part,
-                duration_s=min(part_len, new.duration_s - part * part_len) or part_len,
+                duration_s=new.duration_s / parts,  # equal parts, each under 4 h
                 requested_at=now,
                 updated_at=now,
                 webhook_token=secrets.token_urlsafe(24),
@@ -305,6 +304,12 @@ class Repository(ABC):
         )
         record = envelope.model_copy(update={"items": listed})
         await self._replace_items(record.conversation_id, record.api, record.items, record.fetched_at)
+        return record
+
+    async def put_business_ux(self, ux: BusinessUX | dict[str, Any]) -> BusinessUX:
+        """Store (replace) a business's white-labelling row."""
+        record: BusinessUX = validate(BusinessUX, ux)
+        await self._put_business_ux(record)
         return record
 
     async def put_experience(self, exp: Experience | dict[str, Any]) -> Experience:

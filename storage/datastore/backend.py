@@ -330,7 +330,7 @@ class DatastoreRepository(Repository):
 
         return await self._run(read)
 
-    async def put_business_ux(self, ux: BusinessUX) -> None:
+    async def _put_business_ux(self, ux: BusinessUX) -> None:
         await self._run(self.client.put, self._blob("BusinessUX", ux.business_name, ux))
 
     async def get_business_ux(self, business_name: str) -> BusinessUX | None:

@@ -210,7 +210,7 @@ class MongoRepository(Repository):
             conversation_id=conversation_id, api=api, items=[d["item"] for d in docs], fetched_at=docs[0]["fetched_at"]
         )
 
-    async def put_business_ux(self, ux: BusinessUX) -> None:
+    async def _put_business_ux(self, ux: BusinessUX) -> None:
         doc = ux.model_dump()
         await self.business_ux.replace_one({"_id": ux.business_name}, doc, upsert=True)
 

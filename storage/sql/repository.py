@@ -209,11 +209,10 @@ class SqlRepository(Repository):
             return None
         return Intelligence(conversation_id=conversation_id, api=api, items=[r[0] for r in rows], fetched_at=rows[0][1])
 
-    async def put_business_ux(self, ux: BusinessUX) -> None:
-        row = BusinessUX.model_validate(ux.model_dump()).model_dump()
+    async def _put_business_ux(self, ux: BusinessUX) -> None:
         async with self._tx() as conn:
             await conn.execute(delete(T.business_ux).where(T.business_ux.c.business_name == ux.business_name))
-            await conn.execute(insert(T.business_ux), [row])
+            await conn.execute(insert(T.business_ux), [ux.model_dump()])
 
     async def get_business_ux(self, business_name: str) -> BusinessUX | None:
         async with self._tx() as conn:

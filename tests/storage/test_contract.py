@@ -248,8 +248,9 @@ async def test_business_ux_and_experiences(repo: Repository) -> None:
     assert got.font == "Roboto"
     assert got.colors == ux.colors
     assert await repo.get_business_ux("Other") is None
-    with pytest.raises(ValueError, match="hex colour"):
-        BusinessUX(business_name="x", colors={"background": "red"})
+    with pytest.raises(InvalidInput, match="hex colour"):
+        await repo.put_business_ux({"business_name": "x", "colors": {"background": "red"}})
+    assert await repo.get_business_ux("x") is None
 
     expires = utcnow() + timedelta(days=30)
     await repo.put_experience(
