@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="callscope: conversation intelligence for call recordings.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def doctor() -> None:
         table.add_row(
             f"extra [bold]{extra}[/]",
             "yes" if ok else "no",
-            "" if ok else f"pip install 'callscope[{extra}]'",
+            "" if ok else escape(f"pip install 'callscope[{extra}]'"),
         )
     for tool in SYSTEM_TOOLS:
         ok = shutil.which(tool) is not None

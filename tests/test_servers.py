@@ -110,3 +110,14 @@ def test_prefect_harness_runs_a_flow_and_reads_it_back(prefect_harness: None) ->
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
         )
     assert [r.state_type.value for r in runs] == ["COMPLETED"]
+
+
+def test_an_unavailable_server_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import unavailable
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="unavailable in CI: no jar"):
+        unavailable("no jar")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="no jar"):
+        unavailable("no jar")
