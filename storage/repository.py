@@ -43,6 +43,8 @@ class Capabilities:
     """``replace_intelligence`` is all-or-nothing (readers never see a half-written set)."""
     strict_fifo: bool
     """``claim`` takes exactly the oldest pending requests (else: a random pick among the oldest few × the batch)."""
+    unique_job_ids: bool
+    """Recording a job id that another request already holds is refused (InvalidInput)."""
     cross_process_claims: bool
     """``claim`` is safe for concurrent callers in other processes (on other hosts when ``networked``)."""
     networked: bool

@@ -45,6 +45,7 @@ CAPABILITIES = Capabilities(
     name="datastore",
     atomic_replace=False,
     strict_fifo=False,
+    unique_job_ids=False,
     cross_process_claims=True,
     networked=True,
     max_items_per_write=BATCH,

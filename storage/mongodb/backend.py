@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from storage.errors import MissingExtra, TransientStorageError
+from storage.errors import InvalidInput, MissingExtra, TransientStorageError
 from storage.models import (
     ACTIVE,
     BusinessUX,
@@ -31,6 +31,7 @@ CAPABILITIES = Capabilities(
     name="mongodb",
     atomic_replace=True,
     strict_fifo=True,
+    unique_job_ids=True,
     cross_process_claims=True,
     networked=True,
     max_items_per_write=None,
@@ -130,6 +131,8 @@ class MongoRepository(Repository):
             result = await self.requests.replace_one({"_id": new.id, "version": expected_version}, doc)
         except ConnectionFailure as exc:
             raise TransientStorageError(f"mongodb: {exc}") from exc
+        except DuplicateKeyError as exc:  # e.g. a job id already recorded on another request
+            raise InvalidInput(f"request {new.id}: {exc.details or exc}") from exc
         return result.modified_count == 1
 
     def _query(self, flt: RequestFilter) -> dict[str, Any]:

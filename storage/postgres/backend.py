@@ -19,6 +19,7 @@ CAPABILITIES = Capabilities(
     name="postgres",
     atomic_replace=True,
     strict_fifo=True,
+    unique_job_ids=True,
     cross_process_claims=True,
     networked=True,
     max_items_per_write=None,

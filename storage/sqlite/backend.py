@@ -18,6 +18,7 @@ CAPABILITIES = Capabilities(
     name="sqlite",
     atomic_replace=True,
     strict_fifo=True,
+    unique_job_ids=True,
     cross_process_claims=True,
     networked=False,
     max_items_per_write=None,

@@ -196,6 +196,9 @@ async def test_lookups_by_ids_and_tokens(repo: Repository) -> None:
     assert {r.id for r in await repo.by_conversation_id("1111111111111111")} == {a.id, b.id}
     assert await repo.counts_by_status() == {S.SCHEDULED: 1, S.IN_PROGRESS: 1, S.SUBMITTING: 1}
     assert {r.id for r in await repo.list_requests([S.SCHEDULED, S.SUBMITTING])} == {a.id, regs[2].requests[0].id}
+    if repo.capabilities.unique_job_ids:
+        with pytest.raises(InvalidInput):
+            await repo.transition(regs[2].requests[0].id, S.SCHEDULED, job_id="job-a")
 
 
 async def test_active_older_than_a_ratio_of_duration(repo: Repository) -> None:
