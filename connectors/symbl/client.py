@@ -205,39 +205,29 @@ class SymblClient:
             finally:
                 fh.close()
 
-        url = "/v1/process/audio" + (f"/{conversation_id}" if conversation_id else "")
-        result: m.JobRef = await self._call(
-            m.JobRef,
-            "PUT" if conversation_id else "POST",
-            url,
-            params=opts.query(),
-            content=stream,
-            headers=headers,
-            idempotent=False,
-            retry_429=False,
+        return await self._submit(
+            "/v1/process/audio", conversation_id, params=opts.query(), content=stream, headers=headers
         )
-        return result
 
     async def submit_audio_url(
         self, request: m.AudioUrlRequest | Mapping[str, Any], *, conversation_id: str | None = None
     ) -> m.JobRef:
         """``POST /v1/process/audio/url`` (or ``PUT …/{conversationId}``)."""
         req = _options(m.AudioUrlRequest, request)
-        url = "/v1/process/audio/url" + (f"/{conversation_id}" if conversation_id else "")
-        result: m.JobRef = await self._call(
-            m.JobRef, "PUT" if conversation_id else "POST", url, json_body=req.wire(), idempotent=False, retry_429=False
-        )
-        return result
+        return await self._submit("/v1/process/audio/url", conversation_id, json_body=req.wire())
 
     async def submit_text(
         self, request: m.TextRequest | Mapping[str, Any], *, conversation_id: str | None = None
     ) -> m.JobRef:
         """``POST /v1/process/text`` (or ``PUT …/{conversationId}``)."""
         req = _options(m.TextRequest, request)
-        url = "/v1/process/text" + (f"/{conversation_id}" if conversation_id else "")
-        result: m.JobRef = await self._call(
-            m.JobRef, "PUT" if conversation_id else "POST", url, json_body=req.wire(), idempotent=False, retry_429=False
-        )
+        return await self._submit("/v1/process/text", conversation_id, json_body=req.wire())
+
+    async def _submit(self, base: str, conversation_id: str | None, **kwargs: Any) -> m.JobRef:
+        """POST ``base`` (a new conversation) or PUT ``base/{conversationId}`` (append). Never retried once the
+        request may have arrived, and a 429 is left to the caller (see ``should_retry``)."""
+        method, path = ("PUT", f"{base}/{conversation_id}") if conversation_id else ("POST", base)
+        result: m.JobRef = await self._call(m.JobRef, method, path, idempotent=False, retry_429=False, **kwargs)
         return result
 
     # ---- Job API ------------------------------------------------------------------------------------------------
