@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -213,12 +212,3 @@ class Registration(BaseModel):
     recording: Recording
     requests: list[Request]
     created: bool
-
-
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

@@ -63,6 +63,16 @@ class RequestFilter:
     limit: int | None = None
     """With a limit, the oldest (by requested_at, then id) come first."""
 
+    def equalities(self) -> dict[str, str]:
+        """The field = value conditions this filter sets (every backend applies them the same way)."""
+        fields = {
+            "job_id": self.job_id,
+            "conversation_id": self.conversation_id,
+            "webhook_token": self.webhook_token,
+            "recording_id": self.recording_id,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
 
 def validate(model: type[Any], value: Any) -> Any:
     """Parse ``value`` as ``model``; a validation error becomes :class:`InvalidInput` naming the fields."""

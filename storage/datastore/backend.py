@@ -186,14 +186,8 @@ class DatastoreRepository(Repository):
                 query.add_filter(filter=datastore.query.PropertyFilter("status", "=", values[0]))
             else:
                 query.add_filter(filter=datastore.query.PropertyFilter("status", "IN", values))
-        for name, value in (
-            ("job_id", flt.job_id),
-            ("conversation_id", flt.conversation_id),
-            ("webhook_token", flt.webhook_token),
-            ("recording_id", flt.recording_id),
-        ):
-            if value is not None:
-                query.add_filter(filter=datastore.query.PropertyFilter(name, "=", value))
+        for name, value in flt.equalities().items():
+            query.add_filter(filter=datastore.query.PropertyFilter(name, "=", value))
         query.order = ["requested_at", "__key__"]
         return query
 

@@ -139,14 +139,7 @@ class MongoRepository(Repository):
         q: dict[str, Any] = {}
         if flt.statuses is not None:
             q["status"] = {"$in": [s.value for s in flt.statuses]}
-        for key, value in (
-            ("job_id", flt.job_id),
-            ("conversation_id", flt.conversation_id),
-            ("webhook_token", flt.webhook_token),
-            ("recording_id", flt.recording_id),
-        ):
-            if value is not None:
-                q[key] = value
+        q.update(flt.equalities())
         return q
 
     async def _find_requests(self, flt: RequestFilter, session: AsyncClientSession | None = None) -> list[Request]:

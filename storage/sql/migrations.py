@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, insert, select
 
 from storage.models import utcnow
 from storage.sql import tables
@@ -54,7 +54,3 @@ def migrate(conn: Connection) -> int:
             insert(tables.schema_version).values(version=mig.version, description=mig.description, applied_at=utcnow())
         )
     return LATEST
-
-
-def has_schema(conn: Connection) -> bool:
-    return bool(inspect(conn).has_table(tables.schema_version.name))

@@ -131,14 +131,8 @@ class SqlRepository(Repository):
         stmt = select(T.requests)
         if flt.statuses is not None:
             stmt = stmt.where(c.status.in_([s.value for s in flt.statuses]))
-        for col, value in (
-            (c.job_id, flt.job_id),
-            (c.conversation_id, flt.conversation_id),
-            (c.webhook_token, flt.webhook_token),
-            (c.recording_id, flt.recording_id),
-        ):
-            if value is not None:
-                stmt = stmt.where(col == value)
+        for name, value in flt.equalities().items():
+            stmt = stmt.where(c[name] == value)
         stmt = stmt.order_by(c.requested_at, c.id)
         if flt.limit is not None:
             stmt = stmt.limit(flt.limit)
