@@ -120,8 +120,9 @@ class SymblClient:
                     method, path, json=json_body, params=params, headers=hdrs, content=content() if content else None
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                err: SymblError = ConnectionFailed(f"cannot connect: {exc!r}", method=method, path=path)
-                err.before_send = True  # type: ignore[attr-defined]
+                err: SymblError = ConnectionFailed(
+                    f"cannot connect: {exc!r}", before_send=True, method=method, path=path
+                )
                 retry_after = None
             except httpx.TimeoutException as exc:
                 err, retry_after = RequestTimeout(f"timed out: {exc!r}", method=method, path=path), None

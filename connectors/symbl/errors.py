@@ -68,7 +68,11 @@ class ServerError(TransientError):
 
 
 class ConnectionFailed(TransientError):
-    """The connection could not be made or broke."""
+    """The connection could not be made or broke. ``before_send``: the request surely never reached the server."""
+
+    def __init__(self, message: str, *, before_send: bool = False, **kwargs: Any) -> None:
+        self.before_send = before_send
+        super().__init__(message, **kwargs)
 
 
 class RequestTimeout(TransientError):

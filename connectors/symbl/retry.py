@@ -18,7 +18,7 @@ def should_retry(error: SymblError, *, idempotent: bool, retry_429: bool = True)
     if isinstance(error, TooManyJobs):
         return retry_429 and idempotent
     if not idempotent:
-        return isinstance(error, ConnectionFailed) and getattr(error, "before_send", False)
+        return isinstance(error, ConnectionFailed) and error.before_send
     return True
 
 
