@@ -81,3 +81,37 @@ def test_a_job_interrupted_by_sigkill_resumes_after_restart(data_dir: Path) -> N
             assert statuses[0] == "scheduled" and statuses[-1] == "completed" and statuses.count("completed") == 1
         finally:
             restarted.stop()
+
+
+async def test_the_engine_runs_on_postgresql(pg_dsn: str, data_dir: Path) -> None:
+    """The engine's own state in PostgreSQL (its own database on the test server), a text job end to end."""
+    need_engine_extra()
+    import psycopg
+
+    database = f"engine_{int(time.time() * 1000)}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    url = pg_dsn.rsplit("/", 1)[0] + "/" + database
+    engine = EngineProcess(data_dir, workers=1, database_url=url, max_active_jobs=2).start()
+    try:
+        headers = {"Authorization": f"Bearer {engine.token()}"}
+        async with httpx.AsyncClient(base_url=engine.url, headers=headers) as client:
+            answers = await asyncio.gather(
+                *(client.post("/v1/process/text", json={"messages": messages()}) for _ in range(6))
+            )
+            accepted = [a.json() for a in answers if a.status_code == 201]
+            # The cap, taken under the PostgreSQL row lock (a job finishing mid-burst may free a slot).
+            assert 2 <= len(accepted) < 6
+            assert all(a.status_code in (201, 429) for a in answers)
+            for ref in accepted:
+                deadline = time.monotonic() + 120
+                while (await client.get(f"/v1/job/{ref['jobId']}")).json()["status"] != "completed":
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.2)
+            got = (await client.get(f"/v1/conversations/{accepted[0]['conversationId']}/messages")).json()
+            assert len(got["messages"]) == len(messages())
+        with psycopg.connect(url) as conn:
+            done = conn.execute("SELECT count(*) FROM jobs WHERE status = 'completed'").fetchone()
+            assert done == (len(accepted),)
+    finally:
+        engine.stop()
