@@ -66,6 +66,11 @@ class EngineSettings(BaseSettings):
     tracker_threshold: float = Field(
         default=0.4, ge=0.2, le=0.95, description="Lowest cosine similarity at which any tracker may match."
     )
+    asr_model: str = Field(
+        default="tiny.en",
+        description="Speech model: tiny.en (bundled), base (bundled, multilingual) or a faster-whisper model path "
+        "or name (names download from Hugging Face, so only with internet).",
+    )
     report_expiry_default: int = Field(
         default=30 * 86400, ge=0, description="Default summaryURLExpiresIn of report links (s; 0 = never)."
     )

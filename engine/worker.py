@@ -144,6 +144,12 @@ class Worker:
     def run(self) -> None:
         started = time.monotonic()
         self.models.warm_up()
+        try:
+            from engine.audio.pipeline import warm_up as warm_audio
+
+            warm_audio(self.settings)
+        except ImportError as exc:  # the speech stack is optional; text jobs still run
+            log.warning("speech recognition unavailable: %s", exc)
         log.info("worker %s ready in %.1f s", self.name, time.monotonic() - started)
         while not self.stopping.is_set():
             try:
