@@ -373,7 +373,7 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         if raw is None:
             return default.timestamp()
         try:
-            return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+            return datetime.fromisoformat(raw).timestamp()
         except ValueError:
             raise BadRequest(f'"{raw}" is not an ISO-8601 date-time') from None
 

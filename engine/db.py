@@ -326,16 +326,6 @@ class Store:
             row = c.execute(sa.select(jobs).where(jobs.c.id == job)).one()
         return _job(row)
 
-    def active_jobs(self, app_id: str) -> int:
-        with self.tx() as c:
-            return int(
-                c.execute(
-                    sa.select(sa.func.count())
-                    .select_from(jobs)
-                    .where(jobs.c.app_id == app_id, jobs.c.status.in_(ACTIVE))
-                ).scalar_one()
-            )
-
     def job(self, job_id: str, app_id: str | None = None) -> Job | None:
         query = sa.select(jobs).where(jobs.c.id == job_id)
         if app_id is not None:
@@ -348,10 +338,6 @@ class Store:
         with self.tx() as c:
             rows = c.execute(sa.select(jobs).where(jobs.c.conversation_id == conversation_id).order_by(jobs.c.seq))
             return [_job(r) for r in rows]
-
-    def all_jobs(self, app_id: str) -> list[Job]:
-        with self.tx() as c:
-            return [_job(r) for r in c.execute(sa.select(jobs).where(jobs.c.app_id == app_id).order_by(jobs.c.seq))]
 
     # ---- the queue -----------------------------------------------------------------------------------------
 
@@ -446,17 +432,6 @@ class Store:
                 self._queue_webhook(c, job.id, job.webhook_url, status, now)
         return True
 
-    def fail_unstarted(self, job_id: str, error: str) -> None:
-        """Fail a job that never reached a worker (e.g. its input vanished)."""
-        now = time.time()
-        with self.tx() as c:
-            row = c.execute(sa.select(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(ACTIVE))).first()
-            if row is None:
-                return
-            c.execute(sa.update(jobs).where(jobs.c.id == job_id).values(status="failed", error=error, updated_at=now))
-            if row.webhook_url:
-                self._queue_webhook(c, job_id, row.webhook_url, "failed", now)
-
     # ---- conversations -------------------------------------------------------------------------------------
 
     def conversation(self, conversation_id: str, app_id: str) -> dict[str, Any] | None:
@@ -550,19 +525,6 @@ class Store:
                 .where(conversations.c.id == conversation_id)
                 .values(members={**row.members, member: value})
             )
-
-    def replace_transcripts(self, conversation_id: str, parts: list[dict[str, Any]]) -> None:
-        """Rewrite the parts' transcripts in place (speaker relabelling), keeping their order."""
-        with self.tx() as c:
-            rows = list(
-                c.execute(
-                    sa.select(segments.c.job_id)
-                    .where(segments.c.conversation_id == conversation_id)
-                    .order_by(segments.c.seq)
-                )
-            )
-            for row, transcript in zip(rows, parts, strict=True):
-                c.execute(sa.update(segments).where(segments.c.job_id == row.job_id).values(transcript=transcript))
 
     # ---- experiences ---------------------------------------------------------------------------------------
 
@@ -686,7 +648,3 @@ class Store:
             values["next_attempt_at"] = retry_at
         with self.tx() as c:
             c.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(**values))
-
-    def webhook_log(self, job_id: str) -> list[dict[str, Any]]:
-        with self.tx() as c:
-            return [dict(r._mapping) for r in c.execute(sa.select(outbox).where(outbox.c.job_id == job_id))]

@@ -40,7 +40,7 @@ async def save_upload(chunks: AsyncIterator[bytes], path: Path, limit: int) -> i
         if size == 0:
             raise MediaRefused("The request body is empty: send the audio file's bytes.")
     except BaseException:
-        os.unlink(path) if path.exists() else None  # noqa: ASYNC240 - one unlink on the error path
+        remove([str(path)])
         raise
     return size
 

@@ -118,7 +118,7 @@ def apply_speaker_events(body: dict[str, Any], events: list[dict[str, Any]]) -> 
         }
         for m in out["messages"]
     ]
-    start = datetime.fromisoformat(out["startTime"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(out["endTime"].replace("Z", "+00:00"))
+    start = datetime.fromisoformat(out["startTime"])
+    end = datetime.fromisoformat(out["endTime"])
     out["analytics"] = analytics(timing, out["members"], (end - start) / timedelta(seconds=1))
     return out

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from engine import media
@@ -38,18 +39,12 @@ def text_transcript(params: dict[str, Any], conversation_id: str, start_time: fl
         members.setdefault(mid, {"id": mid, "name": sender.get("name") or key, "email": email})
         start = end = 0.0
         if message.get("duration"):
-            start = _epoch(message["duration"]["startTime"]) - start_time
-            end = _epoch(message["duration"]["endTime"]) - start_time
+            start = datetime.fromisoformat(message["duration"]["startTime"]).timestamp() - start_time
+            end = datetime.fromisoformat(message["duration"]["endTime"]).timestamp() - start_time
         content = message["payload"]["content"].strip()
         messages.append({"text": content, "speaker": mid, "start": max(0.0, start), "end": max(0.0, end), "words": []})
     duration = max((m["end"] for m in messages), default=0.0)
     return {"duration": duration, "members": list(members.values()), "messages": messages}
-
-
-def _epoch(value: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 class Worker:

@@ -10,6 +10,7 @@ import numpy as np
 
 from engine.ids import derived_id
 from engine.language.models import Models
+from engine.language.sentiment import polarity
 from engine.language.units import Parsed
 
 STOP_HEADS = frozenset(
@@ -118,8 +119,6 @@ def topics(
 
 
 def shape(found: list[dict[str, Any]], messages: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
-    from engine.language.sentiment import polarity
-
     return [
         {
             "id": derived_id(conversation_id, "topic", t["text"]),

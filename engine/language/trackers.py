@@ -80,9 +80,9 @@ def references(models: Models, tracker: Tracker) -> np.ndarray:
     return np.vstack([phrases, gist[None, :]])
 
 
-def calibrate(models: Models, tracker: Tracker, base: float) -> float:
-    """The tracker's threshold: above the closest it comes to ordinary talk, never below ``base``."""
-    closest = float((references(models, tracker) @ models.encode(BACKGROUND).T).max())
+def calibrate(models: Models, reference_vectors: np.ndarray, base: float) -> float:
+    """The tracker's threshold: above the closest its references come to ordinary talk, never below ``base``."""
+    closest = float((reference_vectors @ models.encode(BACKGROUND).T).max())
     return min(MAX_THRESHOLD, max(base, closest + CALIBRATION_MARGIN))
 
 
@@ -116,8 +116,8 @@ def detect(
     unit_vectors = models.encode([u.text for u in units])
     best: dict[tuple[int, int], Hit] = {}
     for t_index, tracker in enumerate(trackers):
-        threshold = calibrate(models, tracker, base_threshold)
         reference_vectors = references(models, tracker)
+        threshold = calibrate(models, reference_vectors, base_threshold)
         for m_index, text in enumerate(texts):
             for phrase in tracker.vocabulary:
                 offset = _exact(text, phrase)
