@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import media, views
 from engine.auth import AuthError, Tokens
-from engine.db import CapReached, DuplicateTracker, Store, UnknownConversation
+from engine.db import CapReached, DuplicateTracker, Job, Store, UnknownConversation
 from engine.ids import job_id as new_media_name
 from engine.language.dates import iso
 from engine.params import (
@@ -209,15 +209,32 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
 
     # ---- Async API ---------------------------------------------------------------------------------------------
 
+    def idempotency_key(request: Request) -> str | None:
+        key = request.headers.get("idempotency-key")
+        if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+            raise BadRequest("the Idempotency-Key header must be 1 to 200 printable characters")
+        return key
+
+    def created(job: Job, new: bool = True) -> JSONResponse:
+        headers = {} if new else {"Idempotent-Replayed": "true"}
+        return JSONResponse({"conversationId": job.conversation_id, "jobId": job.id}, status_code=201, headers=headers)
+
+    async def replayed(request: Request) -> JSONResponse | None:
+        """The earlier answer when this Idempotency-Key was used before (checked before reading an upload)."""
+        key = idempotency_key(request)
+        earlier = await db(store.job_by_key, request.state.app_id, key) if key else None
+        return None if earlier is None else created(earlier, new=False)
+
     async def admit(request: Request, cid: str | None, kind: str, params: dict[str, Any], **kw: Any) -> JSONResponse:
         try:
-            job = await db(
+            job, new = await db(
                 store.submit,
                 app_id=request.state.app_id,
                 conversation_id=cid,
                 kind=kind,
                 params=params,
                 cap=settings.max_active_jobs,
+                idempotency_key=idempotency_key(request),
                 **kw,
             )
         except CapReached:
@@ -226,7 +243,9 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         except UnknownConversation:
             await db(media.remove, [kw["media_path"]] if kw.get("media_path") else [])
             raise SymblError(404, NO_CONVERSATION) from None
-        return JSONResponse({"conversationId": job.conversation_id, "jobId": job.id}, status_code=201)
+        if not new and kw.get("media_path"):  # a concurrent repeat won: this copy of the upload is not needed
+            await db(media.remove, [kw["media_path"]])
+        return created(job, new)
 
     def start_of(params: Any) -> float | None:
         moment = getattr(params, "start_time", None)
@@ -242,6 +261,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
             )
         if cid is not None and await db(store.conversation, cid, request.state.app_id) is None:
             raise SymblError(404, NO_CONVERSATION)
+        if (earlier := await replayed(request)) is not None:
+            return earlier
         path = settings.media_dir / new_media_name()
         try:
             await media.save_upload(request.stream(), path, settings.max_media_bytes)
@@ -270,6 +291,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
                     raw = request.query_params[key]
                     body[key] = raw == "true" if raw in ("true", "false") else raw
         params = parse_body(AudioUrlParams, body)
+        if (earlier := await replayed(request)) is not None:
+            return earlier
         try:
             await anyio.to_thread.run_sync(media.check_url, params.url, settings.url_allow_networks)
         except media.MediaRefused as exc:

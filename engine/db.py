@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from engine.ids import job_id as new_job_id
 from engine.ids import numeric_id
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ACTIVE = ("scheduled", "in_progress")
 TERMINAL = ("completed", "failed")
 
@@ -73,6 +73,7 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("idempotency_key", sa.String(200)),  # the client's Idempotency-Key header: a repeat returns this job
     sa.Index("ix_jobs_status_seq", "status", "seq"),
     sa.Index("ix_jobs_app_status", "app_id", "status"),
 )
@@ -211,6 +212,12 @@ class Store:
                 c.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(version) > SCHEMA_VERSION:
                 raise RuntimeError(f"engine database schema {version} is newer than this engine ({SCHEMA_VERSION})")
+            elif int(version) < 2:  # v2: jobs.idempotency_key
+                c.exec_driver_sql("ALTER TABLE jobs ADD COLUMN idempotency_key VARCHAR(200)")
+                c.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+            c.exec_driver_sql(
+                "CREATE UNIQUE INDEX IF NOT EXISTS jobs_app_idempotency_key ON jobs (app_id, idempotency_key)"
+            )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -271,13 +278,21 @@ class Store:
         media_path: str | None = None,
         media_url: str | None = None,
         start_time: float | None = None,
-    ) -> Job:
+        idempotency_key: str | None = None,
+    ) -> tuple[Job, bool]:
         """Admit one job under the account's cap (atomically), creating its conversation on POST; the
-        ``scheduled`` webhook is queued in the same transaction."""
+        ``scheduled`` webhook is queued in the same transaction. With an ``idempotency_key`` that this account used
+        before, nothing is created: the earlier job is returned. The flag says whether the job is new."""
         now = time.time()
         with self.tx() as c:
             # Serialise submissions of one account: SQLite's BEGIN IMMEDIATE already does; PostgreSQL locks the row.
             c.execute(sa.select(apps.c.app_id).where(apps.c.app_id == app_id).with_for_update())
+            if idempotency_key is not None:
+                earlier = c.execute(
+                    sa.select(jobs).where(jobs.c.app_id == app_id, jobs.c.idempotency_key == idempotency_key)
+                ).first()
+                if earlier is not None:
+                    return _job(earlier), False
             active = c.execute(
                 sa.select(sa.func.count()).select_from(jobs).where(jobs.c.app_id == app_id, jobs.c.status.in_(ACTIVE))
             ).scalar_one()
@@ -319,12 +334,13 @@ class Store:
                     webhook_url=webhook,
                     created_at=now,
                     updated_at=now,
+                    idempotency_key=idempotency_key,
                 )
             )
             if webhook:
                 self._queue_webhook(c, job, webhook, "scheduled", now)
             row = c.execute(sa.select(jobs).where(jobs.c.id == job)).one()
-        return _job(row)
+        return _job(row), True
 
     def job(self, job_id: str, app_id: str | None = None) -> Job | None:
         query = sa.select(jobs).where(jobs.c.id == job_id)
@@ -332,6 +348,13 @@ class Store:
             query = query.where(jobs.c.app_id == app_id)
         with self.tx() as c:
             row = c.execute(query).first()
+        return None if row is None else _job(row)
+
+    def job_by_key(self, app_id: str, idempotency_key: str) -> Job | None:
+        with self.tx() as c:
+            row = c.execute(
+                sa.select(jobs).where(jobs.c.app_id == app_id, jobs.c.idempotency_key == idempotency_key)
+            ).first()
         return None if row is None else _job(row)
 
     def jobs_of(self, conversation_id: str) -> list[Job]:

@@ -27,11 +27,6 @@ EXTRAS: list[tuple[str, str]] = [
 ]
 SYSTEM_TOOLS = ["ffmpeg", "sox", "espeak-ng", "java", "chromium"]
 
-NOT_BUILT = (
-    "The pipeline (ingest → submit → await → fetch → store → report) is not built yet; "
-    "see the Status section of the README. `callscope doctor` shows what is installed."
-)
-
 
 def _installed(module: str) -> bool:
     try:
@@ -59,11 +54,36 @@ def doctor() -> None:
 
 @app.command()
 def run(
-    path: Path = typer.Argument(Path("examples"), help="A folder of recordings (optional manifest)."),
+    path: list[Path] = typer.Argument(
+        None,
+        help="Folders of recordings (optional manifest.csv/json, trackers.json, business_ux.json). Default: examples",
+    ),
+    url: list[str] = typer.Option([], "--url", help="A recording URL (repeatable)."),
+    s3: list[str] = typer.Option([], "--s3", help="s3://bucket/prefix of recordings (repeatable; `s3` extra)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's and callscope's logs."),
 ) -> None:
-    """Process the recordings under PATH on embedded defaults (engine, SQLite, Prefect ephemeral mode)."""
-    console.print(f"[yellow]callscope run {path}[/]: {NOT_BUILT}")
-    raise typer.Exit(code=3)
+    """Process recordings end to end: ingest → submit → await → fetch → store → report.
+
+    With no provider configured (CALLSCOPE_SYMBL_APP_ID/SECRET or TOKEN), callscope starts its engine on a loopback
+    port; state goes to CALLSCOPE_STORAGE_URL (default sqlite:///callscope.db). Exit code 0 only if every recording
+    was processed.
+    """
+    from flows.runner import run_command
+
+    folders = path or ([] if url or s3 else [Path("examples")])
+    raise typer.Exit(code=run_command(folders, url, s3, verbose=verbose, console=console))
+
+
+@app.command()
+def status(
+    storage_url: str = typer.Option(
+        None, help="Storage URL (default: CALLSCOPE_STORAGE_URL or sqlite:///callscope.db)."
+    ),
+) -> None:
+    """Show the stored view: each recording's status, length, speakers, trackers hit and report link."""
+    from flows.runner import status_command
+
+    raise typer.Exit(code=status_command(storage_url, console=console))
 
 
 @engine_app.command("serve")

@@ -31,6 +31,7 @@ from storage.models import (
 )
 
 DEFAULT_CAP = 50
+EMPTY_MARKER: dict[str, Any] = {"callscope.empty": True}
 CAS_RETRIES = 20
 
 
@@ -145,8 +146,8 @@ class Repository(ABC):
     ) -> None: ...
 
     @abstractmethod
-    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi) -> Intelligence | None:
-        """The stored items of one API for one conversation, or None if never stored."""
+    async def _get_intelligence(self, conversation_id: str, api: IntelligenceApi) -> Intelligence | None:
+        """The stored items as written (an empty set is the one EMPTY_MARKER item), or None if never stored."""
 
     @abstractmethod
     async def _put_business_ux(self, ux: BusinessUX) -> None: ...
@@ -315,8 +316,16 @@ class Repository(ABC):
             Intelligence, {"conversation_id": conversation_id, "api": api, "items": [], "fetched_at": utcnow()}
         )
         record = envelope.model_copy(update={"items": listed})
-        await self._replace_items(record.conversation_id, record.api, record.items, record.fetched_at)
+        # An empty answer is stored as one marker item, so that "stored, empty" differs from "never stored".
+        await self._replace_items(record.conversation_id, record.api, record.items or [EMPTY_MARKER], record.fetched_at)
         return record
+
+    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+        """The stored items of one API for one conversation (possibly none), or None if never stored."""
+        found = await self._get_intelligence(conversation_id, IntelligenceApi(api))
+        if found is not None and found.items == [EMPTY_MARKER]:
+            return found.model_copy(update={"items": []})
+        return found
 
     async def put_business_ux(self, ux: BusinessUX | dict[str, Any]) -> BusinessUX:
         """Store (replace) a business's white-labelling row."""

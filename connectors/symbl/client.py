@@ -182,8 +182,13 @@ class SymblClient:
         options: m.ProcessOptions | Mapping[str, Any] | None = None,
         *,
         conversation_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> m.JobRef:
-        """``POST /v1/process/audio`` (or ``PUT …/{conversationId}`` to append), streaming the file from disk."""
+        """``POST /v1/process/audio`` (or ``PUT …/{conversationId}`` to append), streaming the file from disk.
+
+        ``idempotency_key`` (every ``submit_*``): sent as the ``Idempotency-Key`` header. callscope's engine answers a
+        repeat with the first job instead of creating another, so a submission with a key is retried like any
+        idempotent call; an endpoint that ignores the header gets the no-duplicate retry rule instead."""
         file = Path(path)
         opts = _options(m.ProcessOptions, options)
         try:
@@ -207,28 +212,47 @@ class SymblClient:
                 fh.close()
 
         return await self._submit(
-            "/v1/process/audio", conversation_id, params=opts.query(), content=stream, headers=headers
+            "/v1/process/audio",
+            conversation_id,
+            idempotency_key,
+            params=opts.query(),
+            content=stream,
+            headers=headers,
         )
 
     async def submit_audio_url(
-        self, request: m.AudioUrlRequest | Mapping[str, Any], *, conversation_id: str | None = None
+        self,
+        request: m.AudioUrlRequest | Mapping[str, Any],
+        *,
+        conversation_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> m.JobRef:
         """``POST /v1/process/audio/url`` (or ``PUT …/{conversationId}``)."""
         req = _options(m.AudioUrlRequest, request)
-        return await self._submit("/v1/process/audio/url", conversation_id, json_body=req.wire())
+        return await self._submit("/v1/process/audio/url", conversation_id, idempotency_key, json_body=req.wire())
 
     async def submit_text(
-        self, request: m.TextRequest | Mapping[str, Any], *, conversation_id: str | None = None
+        self,
+        request: m.TextRequest | Mapping[str, Any],
+        *,
+        conversation_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> m.JobRef:
         """``POST /v1/process/text`` (or ``PUT …/{conversationId}``)."""
         req = _options(m.TextRequest, request)
-        return await self._submit("/v1/process/text", conversation_id, json_body=req.wire())
+        return await self._submit("/v1/process/text", conversation_id, idempotency_key, json_body=req.wire())
 
-    async def _submit(self, base: str, conversation_id: str | None, **kwargs: Any) -> m.JobRef:
-        """POST ``base`` (a new conversation) or PUT ``base/{conversationId}`` (append). Never retried once the
-        request may have arrived, and a 429 is left to the caller (see ``should_retry``)."""
+    async def _submit(
+        self, base: str, conversation_id: str | None, idempotency_key: str | None, **kwargs: Any
+    ) -> m.JobRef:
+        """POST ``base`` (a new conversation) or PUT ``base/{conversationId}`` (append). Without an idempotency key,
+        never retried once the request may have arrived; a 429 is always left to the caller (see ``should_retry``)."""
         method, path = ("PUT", f"{base}/{conversation_id}") if conversation_id else ("POST", base)
-        result: m.JobRef = await self._call(m.JobRef, method, path, idempotent=False, retry_429=False, **kwargs)
+        if idempotency_key is not None:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Idempotency-Key": idempotency_key}
+        result: m.JobRef = await self._call(
+            m.JobRef, method, path, idempotent=idempotency_key is not None, retry_429=False, **kwargs
+        )
         return result
 
     # ---- Job API ------------------------------------------------------------------------------------------------

@@ -221,6 +221,7 @@ class JobRef(ApiModel):
 class Job(ApiModel):
     id: str
     status: JobStatus
+    message: str | None = Field(default=None, description="why a failed job failed (callscope's engine sends it)")
 
 
 class WebhookPayload(ApiModel):

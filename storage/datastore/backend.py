@@ -302,7 +302,7 @@ class DatastoreRepository(Repository):
 
         await self._run(write)
 
-    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+    async def _get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
         api = IntelligenceApi(api)
         kind = f"Intel_{api.value}"
         parent = self.client.key("Conversation", conversation_id)

@@ -197,7 +197,7 @@ class MongoRepository(Repository):
 
         await self._in_transaction(txn)
 
-    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+    async def _get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
         api = IntelligenceApi(api)
         docs = await self._intel(api).find({"conversation_id": conversation_id}).sort("idx", 1).to_list(None)
         if not docs:

@@ -193,7 +193,7 @@ class SqlRepository(Repository):
                     ],
                 )
 
-    async def get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
+    async def _get_intelligence(self, conversation_id: str, api: IntelligenceApi | str) -> Intelligence | None:
         api = IntelligenceApi(api)
         c = T.items.c
         stmt = select(c.payload, c.fetched_at).where(c.conversation_id == conversation_id, c.api == api.value)

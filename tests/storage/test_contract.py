@@ -233,6 +233,14 @@ async def test_intelligence_is_replaced_by_conversation_and_read_back_in_order(r
     assert topics.items == messages
     assert await repo.get_intelligence(cid, "summary") is None
     assert await repo.get_intelligence("other", "messages") is None
+    await repo.replace_intelligence(cid, "follow_ups", [])  # stored, and empty: not the same as never stored
+    follow_ups = await repo.get_intelligence(cid, "follow_ups")
+    assert follow_ups is not None
+    assert follow_ups.items == []
+    await repo.replace_intelligence(cid, "topics", [])
+    emptied = await repo.get_intelligence(cid, "topics")
+    assert emptied is not None
+    assert emptied.items == []
     with pytest.raises(InvalidInput, match="api"):
         await repo.replace_intelligence(cid, "sentiments", [])
 

@@ -1,0 +1,83 @@
+"""Ingest: register each source recording and its pending request(s), idempotent by content hash.
+
+The bytes are hashed and the length probed from a local copy; recordings over 4 hours get one request per part
+(split at submission, appended with PUT to one conversation)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from connectors.recordings import AudioProbeError, Rejected, SourceRecording, probe_duration, sha256_file
+from flows.context import Pipeline
+from flows.options import LOCAL_COPY_KEY, PHONE_RATE_KEY
+from storage import InvalidInput, NewRecording, Registration, Speaker
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """One source item's outcome: registered (new or already known) or rejected with a reason."""
+
+    source_uri: str
+    file_name: str
+    registration: Registration | None = None
+    rejected: str | None = None
+
+
+def sample_rate(path: Path) -> int | None:
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception:
+        return None
+    rate = getattr(getattr(info, "info", None), "sample_rate", None)
+    return int(rate) if rate else None
+
+
+def _describe(item: SourceRecording) -> NewRecording:
+    duration = probe_duration(item.path)
+    e = item.entry
+    metadata = dict(e.metadata)
+    rate = sample_rate(item.path)
+    if rate:
+        metadata[PHONE_RATE_KEY] = rate
+    if not item.source_uri.startswith("file:"):
+        metadata[LOCAL_COPY_KEY] = str(item.path.resolve())
+    return NewRecording(
+        content_hash=sha256_file(item.path),
+        source_uri=item.source_uri,
+        file_name=item.file_name,
+        duration_s=duration,
+        recording_url=item.recording_url,
+        language_code=e.language_code,
+        timezone_offset=e.timezone_offset,
+        custom_vocabulary=e.custom_vocabulary,
+        business_name=e.business_name,
+        speaker_count=e.speaker_count,
+        separate_channels=e.separate_channels,
+        speakers=[Speaker(**s.model_dump()) for s in e.speakers],
+        metadata=metadata,
+    )
+
+
+async def register(ctx: Pipeline, items: list[SourceRecording | Rejected]) -> list[Ingested]:
+    """Register every source item (hashing and probing off the event loop); bad items are rejected, not raised."""
+    out = []
+    for item in items:
+        if isinstance(item, Rejected):
+            out.append(Ingested(item.source_uri, item.file_name, rejected=item.reason))
+            continue
+        try:
+            new = await asyncio.to_thread(_describe, item)
+            registration = await ctx.repo.register(new)
+        except (AudioProbeError, InvalidInput, ValidationError, OSError) as exc:
+            out.append(Ingested(item.source_uri, item.file_name, rejected=str(exc)))
+            continue
+        for r in registration.requests:
+            ctx.notify("registered", r.id)
+        out.append(Ingested(item.source_uri, item.file_name, registration=registration))
+    return out

@@ -1,0 +1,80 @@
+"""Settings of the pipeline (environment prefix ``CALLSCOPE_``, ``.env`` supported). The provider's are
+``CALLSCOPE_SYMBL_*`` (connectors.symbl.SymblSettings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage import DEFAULT_URL
+
+
+class PipelineSettings(BaseSettings):
+    """Every knob of the flows, each with its meaning; validated when read."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLSCOPE_", env_file=".env", extra="ignore")
+
+    storage_url: str = Field(
+        default=DEFAULT_URL,
+        description="Where callscope keeps its state: sqlite:///…, postgresql://…, mongodb://…/db, datastore://project.",
+    )
+    cap: int = Field(default=50, ge=1, le=10_000, description="Active requests allowed at once (the provider's cap).")
+    sla_ratio: float = Field(
+        default=0.4,
+        gt=0,
+        le=10,
+        description="A job running longer than this × its recording's length breaches the SLA.",
+    )
+    poll_interval: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds between Job API checks of active requests (the poll path)."
+    )
+    run_deadline: float = Field(
+        default=24 * 3600, gt=0, description="`callscope run` stops waiting after this many seconds (jobs go on)."
+    )
+    submit_concurrency: int = Field(default=8, ge=1, le=256, description="Submissions in flight at once.")
+    fetch_concurrency: int = Field(default=4, ge=1, le=64, description="Conversation API calls in flight at once.")
+    summary_grace: float = Field(
+        default=30.0, ge=0, le=3600, description="Seconds a summary 404 is retried after its job completed."
+    )
+    backoff_429: float = Field(
+        default=2.0, gt=0, le=600, description="Seconds to wait before claiming again after the provider's 429."
+    )
+    submit_stale_after: float = Field(
+        default=120.0,
+        gt=0,
+        description="A request left in `submitting` this long (its submitter died) is submitted again with the "
+        "same idempotency key.",
+    )
+    webhook_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL of the webhook receiver as the provider reaches it; each request's webhook is "
+        "<this>/webhooks/symbl/<token>. Unset: `callscope run` receives on loopback, deployments poll.",
+    )
+    report_expires_in: int = Field(
+        default=30 * 24 * 3600, ge=0, description="Seconds a report link stays valid (0: never expires)."
+    )
+    presign_expires_in: int = Field(
+        default=6 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Seconds an S3 presigned URL given to the provider lives.",
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, …); unset: AWS.")
+    trackers_file: Path | None = Field(
+        default=None,
+        description="JSON list of trackers ({name, vocabulary}) sent with every submission; `callscope run PATH` "
+        "also reads PATH/trackers.json.",
+    )
+    work_dir: Path = Field(
+        default=Path(".callscope"), description="Downloads, split parts and the embedded engine's data."
+    )
+    engine_workers: int = Field(default=1, ge=1, le=32, description="Worker processes of the embedded engine.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PipelineSettings:
+        if self.submit_concurrency > self.cap:
+            self.submit_concurrency = self.cap
+        return self
