@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
@@ -685,7 +686,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         if options.name == "audio-summary":
             if row["source"] != "audio":
                 raise BadRequest("audio-summary needs an audio conversation; use verbose-text-summary")
-            if submitted and options.audio_url not in submitted:
+            # The query may differ (a presigned URL is signed anew for the report); the resource may not.
+            if submitted and _without_query(options.audio_url) not in {_without_query(u) for u in submitted}:
                 raise BadRequest('"audioUrl" must be the URL submitted to the Async API for this conversation')
         expires_in = (
             settings.report_expiry_default if options.summary_url_expires_in is None else options.summary_url_expires_in
@@ -714,6 +716,10 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         return HTMLResponse(_report(cid, body, found["body"]))
 
     return app
+
+
+def _without_query(url: str | None) -> str:
+    return urlsplit(url or "")._replace(query="", fragment="").geturl()
 
 
 def _refused(reason: str) -> str:

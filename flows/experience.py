@@ -3,6 +3,7 @@ its expiry are stored."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 
@@ -19,6 +20,10 @@ async def experience_request(ctx: Pipeline, rec: Recording) -> ExperienceRequest
     """``audio-summary`` with the recording's URL (the submitted URL, or the source for uploads) and the white-label
     options of the recording's business, if it has a UX row."""
     audio_url = rec.recording_url or rec.source_uri
+    if rec.recording_url is None and rec.source_uri.startswith("s3://"):  # submitted presigned: sign it anew
+        from connectors.recordings.s3 import presign
+
+        audio_url = await asyncio.to_thread(presign, ctx.s3(), rec.source_uri, ctx.settings.presign_expires_in)
     options: dict[str, object] = {}
     ux = await ctx.repo.get_business_ux(rec.business_name) if rec.business_name else None
     if ux is not None:

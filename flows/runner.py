@@ -98,9 +98,7 @@ def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, ver
 
         HOOKS.symbl, HOOKS.settings, HOOKS.on_ingested, HOOKS.on_tick = symbl, settings, on_ingested, on_tick
         with progress:
-            rows = asyncio.run(
-                run_flow(folders=[str(f) for f in folders], urls=list(urls), buckets=list(buckets))
-            )
+            rows = asyncio.run(run_flow(folders=[str(f) for f in folders], urls=list(urls), buckets=list(buckets)))
     console.print(summary_table(rows))
     ok = bool(rows) and all(r["status"] == S.REPORTED.value for r in rows)
     if not rows:

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from pydantic import ValidationError
+
 from connectors.recordings import AudioProbeError, split_into_parts
 from connectors.symbl.errors import ConnectionFailed, TerminalError, TooManyJobs, TransientError
 from connectors.symbl.models import AudioUrlRequest, JobRef
@@ -102,7 +104,11 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
             await _put_back(ctx, req, "waiting for part 0")
             return Outcome.RELEASED
         conversation_id = first.conversation_id
-    options = process_options(rec, webhook_url=ctx.webhook_url(req.webhook_token), trackers=ctx.trackers)
+    try:
+        options = process_options(rec, webhook_url=ctx.webhook_url(req.webhook_token), trackers=ctx.trackers)
+    except ValidationError as exc:  # the metadata makes a request the API would refuse
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return await _fail(ctx, req, f"invalid request: {problems}")
     parts = max(1, len(await ctx.repo.requests_for(rec.id)))
     try:
         ref = await _send(ctx, rec, req, parts, options.model_dump(), conversation_id)

@@ -138,6 +138,23 @@ async def test_put_appends_parts_in_order_with_continuous_offsets(client: SymblC
     assert offsets == sorted(offsets) and offsets[4] > offsets[3]
 
 
+def test_an_idempotency_key_answers_a_repeat_with_the_first_job(engine: EngineProcess) -> None:
+    body = {"messages": messages()[:2]}
+    url = engine.url + "/v1/process/text"
+    first = httpx.post(url, json=body, headers={**auth(engine), "Idempotency-Key": "k-1"})
+    again = httpx.post(url, json=body, headers={**auth(engine), "Idempotency-Key": "k-1"})
+    other = httpx.post(url, json=body, headers={**auth(engine), "Idempotency-Key": "k-2"})
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers and other.json()["jobId"] != first.json()["jobId"]
+    audio = httpx.post(
+        engine.url + "/v1/process/audio", content=b"RIFF....", headers={**auth(engine), "Idempotency-Key": "k-1"}
+    )
+    assert audio.json() == first.json()  # the key names the submission, whatever is sent again
+    bad = httpx.post(url, json=body, headers={**auth(engine), "Idempotency-Key": "x" * 201})
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["message"]
+
+
 async def test_conversation_management(client: SymblClient, engine: EngineProcess) -> None:
     cid, _ = await run_text(client, name="To manage")
     headers = auth(engine)

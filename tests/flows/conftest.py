@@ -7,9 +7,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,15 @@ def s3_endpoint() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real HTTP server on loopback serving a folder."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()

@@ -4,7 +4,9 @@ SIGKILL and started again completes without a duplicate submission (checked in t
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -175,3 +177,79 @@ def test_sigkill_mid_run_then_restart_submits_nothing_twice(
     with sqlite3.connect(db_path) as db:
         job_ids = [row[0] for row in db.execute("SELECT job_id FROM requests")]
     assert sorted(job_ids) == sorted(j["id"] for j in jobs)
+
+
+async def test_s3_and_url_sources_are_submitted_as_urls(
+    prefect_harness: None,
+    pipeline_engine: EngineProcess,
+    corpus: tuple[Path, dict[str, str]],
+    s3_endpoint: str,
+    http_folder: tuple[str, Path],
+    tmp_path: Path,
+) -> None:
+    folder, _ = corpus
+    from connectors.recordings.s3 import s3_client
+
+    s3 = s3_client(s3_endpoint)
+    s3.create_bucket(Bucket="pipeline")
+    s3.upload_file(str(folder / "call-3-stereo.mp3"), "pipeline", "in/call.mp3")
+    base, root = http_folder
+    shutil.copy(folder / "call-4-mono.mp3", root / "web.mp3")
+    settings = settings_for(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "work").model_copy(
+        update={"s3_endpoint_url": s3_endpoint}
+    )
+    before = len(engine_jobs(pipeline_engine))
+    rows = await run(pipeline_engine, settings, urls=[f"{base}/web.mp3"], buckets=["s3://pipeline/in/"])
+    assert {r["status"] for r in rows.values()} == {"reported"}, rows
+    with sqlite3.connect(pipeline_engine.data_dir / "engine.db") as db:
+        kinds = [row[0] for row in db.execute("SELECT kind, media_url FROM jobs ORDER BY seq")][before:]
+        urls = [row[0] for row in db.execute("SELECT media_url FROM jobs ORDER BY seq")][before:]
+    assert kinds == ["audio_url", "audio_url"]
+    assert f"{base}/web.mp3" in urls and any("X-Amz-Signature=" in u for u in urls)  # a presigned URL, made late
+
+
+async def test_a_recording_in_parts_is_appended_to_one_conversation(
+    pipeline_engine: EngineProcess, corpus: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Over 4 hours means parts: part 0 is POSTed, part 1 PUT to the same conversation, offsets continue."""
+    from connectors.recordings import sha256_file
+    from flows.context import pipeline
+    from flows.fetch import fetch_and_store
+    from flows.status import check_active
+    from flows.submit import submit_pending
+    from storage import NewRecording
+
+    folder, _ = corpus
+    source = folder / "call-7-mono.mp3"
+    settings = settings_for(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "work")
+    async with pipeline(settings, symbl_settings(pipeline_engine)) as ctx:
+        # Registered as 5 hours long (two parts); the split cuts the real file in two halves.
+        reg = await ctx.repo.register(
+            NewRecording(
+                content_hash=sha256_file(source),
+                source_uri=source.as_uri(),
+                file_name=source.name,
+                duration_s=5 * 3600,
+                speaker_count=2,
+            )
+        )
+        assert [r.part for r in reg.requests] == [0, 1]
+        assert await submit_pending(ctx) == {"submitted": 2}
+        first, second = await ctx.repo.requests_for(reg.recording.id)
+        assert first.conversation_id == second.conversation_id and first.job_id != second.job_id
+        deadline = time.monotonic() + 120
+        while not await fetch_and_store(ctx, reg.recording.id):
+            assert time.monotonic() < deadline, await ctx.repo.requests_for(reg.recording.id)
+            await check_active(ctx)
+            await asyncio.sleep(0.5)
+        assert first.conversation_id
+        messages = await ctx.repo.get_intelligence(first.conversation_id, IntelligenceApi.MESSAGES)
+    assert messages is not None
+    offsets = [m["timeOffset"] for m in messages.items]
+    assert offsets == sorted(offsets) and offsets[-1] > probe_half(source)
+
+
+def probe_half(path: Path) -> float:
+    from connectors.recordings import probe_duration
+
+    return probe_duration(path) / 2 - 1.0
