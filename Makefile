@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` (the main job on embedded defaults) and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
-EXTRAS ?= test,postgres,mongodb,datastore,engine
+EXTRAS ?= test,postgres,mongodb,datastore,s3,engine
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma  := ,

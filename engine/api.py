@@ -29,6 +29,7 @@ from engine.auth import AuthError, Tokens
 from engine.db import CapReached, DuplicateTracker, Job, Store, UnknownConversation
 from engine.ids import job_id as new_media_name
 from engine.language.dates import iso
+from engine.latency import run_latency_model
 from engine.params import (
     AudioParams,
     AudioUrlParams,
@@ -135,13 +136,16 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(deliver_forever(store, settings))
+        background = [asyncio.create_task(deliver_forever(store, settings))]
+        if settings.benchmark_latency_model is not None:
+            background.append(asyncio.create_task(run_latency_model(store, settings.benchmark_latency_model)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(
         title="callscope engine",

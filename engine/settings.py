@@ -41,6 +41,12 @@ class EngineSettings(BaseSettings):
         default=None, description="HMAC key signing access tokens and report links; default generated and stored."
     )
     token_lifetime: int = Field(default=86400, ge=60, le=30 * 86400, description="Access-token lifetime (s).")
+    benchmark_latency_model: float | None = Field(
+        default=None,
+        gt=0,
+        description="BENCHMARK ONLY: no analysis; the API process completes each job this many seconds per second "
+        "of audio after taking it (WAV header length). Run with workers=0. Never in production.",
+    )
     max_active_jobs: int = Field(
         default=50, ge=1, le=100_000, description="Per-account cap on scheduled + in-progress jobs (Symbl: 50)."
     )

@@ -15,7 +15,7 @@ from engine.db import Store
 from engine.settings import EngineSettings
 
 log = logging.getLogger("callscope.engine.webhooks")
-IDLE_POLL = 0.25
+IDLE_POLL = 0.05  # seconds between outbox checks when idle: the floor of completion → webhook latency
 
 
 def retry_delay(attempts: int, initial: float, cap: float) -> float:

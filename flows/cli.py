@@ -91,10 +91,17 @@ def engine_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8177, help="Port to bind."),
     workers: int = typer.Option(1, min=0, help="Worker processes for jobs (0: API only)."),
+    data_dir: Path = typer.Option(
+        None,
+        help="The engine's data (default: CALLSCOPE_ENGINE_DATA_DIR or "
+        ".callscope-engine; `callscope run` keeps its engine in .callscope/engine).",
+    ),
 ) -> None:
     """Serve the Symbl-compatible API locally (other settings: CALLSCOPE_ENGINE_* variables)."""
     # The engine is reached only over HTTP: run it as its own program rather than importing it.
     argv = [sys.executable, "-m", "engine", "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
+    if data_dir is not None:
+        os.environ["CALLSCOPE_ENGINE_DATA_DIR"] = str(data_dir)
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with the engine, no shell
 
 

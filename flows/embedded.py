@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,15 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def read_credentials(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text().splitlines():
@@ -38,11 +48,11 @@ def read_credentials(path: Path) -> dict[str, str]:
 class EmbeddedEngine:
     """``with EmbeddedEngine(data_dir) as symbl_settings: ...``"""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1, start_timeout: float = 300.0) -> None:
+    def __init__(self, data_dir: Path, *, workers: int = 1, port: int = 0, start_timeout: float = 300.0) -> None:
         self.data_dir = data_dir
         self.workers = workers
         self.start_timeout = start_timeout
-        self.port = free_port()
+        self.port = port if port and port_free(port) else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "engine.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -24,12 +24,13 @@ from flows.ingest import Ingested, register
 from flows.receiver import loopback_receiver
 from flows.settings import PipelineSettings
 from flows.status import handle_callback
-from storage import BusinessUX, IntelligenceApi, Repository, Request, RequestStatus
+from storage import ACTIVE, BusinessUX, IntelligenceApi, Repository, Request, RequestStatus
 
 log = logging.getLogger("callscope.run")
 S = RequestStatus
 OPEN = frozenset({S.PENDING, S.SUBMITTING, S.SCHEDULED, S.IN_PROGRESS, S.COMPLETED, S.FETCHED, S.STORED})
 Tick = Callable[[Counter[RequestStatus]], None]
+AFTER_JOB = frozenset({S.COMPLETED, S.FETCHED, S.STORED})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -100,12 +101,15 @@ async def drive(
     deadline: float | None = None,
     resume: bool = True,
     on_tick: Tick | None = None,
+    until: RequestStatus = S.REPORTED,
 ) -> bool:
     """Run submit → await → fetch → report until no request is open; False if the deadline came first.
 
     Callbacks (from a receiver) wake the loop at once; active jobs are also polled every ``poll_interval``.
+    ``until=COMPLETED`` stops after the jobs (benchmarks of the scheduling alone).
     """
     s = ctx.settings
+    still_open = OPEN if until == S.REPORTED else ACTIVE | {S.PENDING}
     stop_at = time.monotonic() + (deadline if deadline is not None else s.run_deadline)
     if resume:  # a previous run died mid-submission: send those again with their keys (the provider de-duplicates)
         await tasks.reconcile_submitting(ctx, older_than=0)
@@ -128,32 +132,35 @@ async def drive(
 
     while True:
         now = time.monotonic()
-        if now >= backoff_until:
-            outcome = await tasks.submit_pending(ctx)
-            if outcome.get("released"):
-                backoff_until = now + s.backoff_429
-        if callbacks is not None:
+        if callbacks is not None:  # first: a completion frees a slot that the submit below refills at once
             batch = []
             while not callbacks.empty():
                 batch.append(callbacks.get_nowait())
             if batch:
                 await asyncio.gather(*(handle_callback(ctx, token, body) for token, body in batch))
+        counts = await ctx.repo.counts_by_status()
+        room = ctx.repo.cap - sum(counts.get(st, 0) for st in ACTIVE)
+        if now >= backoff_until and counts.get(S.PENDING) and room > 0:  # a task run only when it can admit
+            outcome = await tasks.submit_pending(ctx)
+            if outcome.get("released"):
+                backoff_until = now + s.backoff_429
         if now >= next_poll:
             await tasks.check_active(ctx)
             next_poll = now + s.poll_interval
         if now >= next_reconcile:
             await tasks.reconcile_submitting(ctx)
             next_reconcile = now + s.submit_stale_after / 2
-        open_requests = await ctx.repo.list_requests(OPEN)
-        for rid in {r.recording_id for r in open_requests if r.status in (S.COMPLETED, S.FETCHED, S.STORED)}:
-            if rid not in busy and not_before.get(rid, 0.0) <= now:
-                busy[rid] = asyncio.create_task(finish(rid))
+        counts = await ctx.repo.counts_by_status()
+        if until == S.REPORTED and any(counts.get(st) for st in AFTER_JOB):
+            for rid in {r.recording_id for r in await ctx.repo.list_requests(AFTER_JOB)}:
+                if rid not in busy and not_before.get(rid, 0.0) <= now:
+                    busy[rid] = asyncio.create_task(finish(rid))
         for rid, t in list(busy.items()):
             if t.done():
                 del busy[rid]
         if on_tick is not None:
-            on_tick(Counter(r.status for r in await ctx.repo.list_requests()))
-        if not open_requests and not busy:
+            on_tick(Counter(counts))
+        if not any(counts.get(st) for st in still_open) and not busy:
             return True
         if time.monotonic() >= stop_at:
             for t in busy.values():

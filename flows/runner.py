@@ -56,7 +56,9 @@ def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, ver
         if provider_configured(symbl):
             console.print(f"provider: {symbl.api_root}")
         else:
-            engine = EmbeddedEngine(settings.work_dir / "engine", workers=settings.engine_workers)
+            engine = EmbeddedEngine(
+                settings.work_dir / "engine", workers=settings.engine_workers, port=settings.engine_port
+            )
             with console.status("starting the engine (loading speech and language models)…"):
                 try:
                     symbl = stack.enter_context(engine)
@@ -74,8 +76,8 @@ def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, ver
             TimeElapsedColumn(),
             console=console,
         )
+        ingest_bar = progress.add_task("ingest", total=None, note="")
         bars = {name: progress.add_task(name, total=None, note="") for name, _ in STAGES}
-        ingest_bar = progress.add_task("ingest", total=None, note="", start=True)
         run_ids: set[str] = set()
 
         def on_ingested(ingested: list[Ingested]) -> None:
@@ -100,6 +102,12 @@ def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, ver
         with progress:
             rows = asyncio.run(run_flow(folders=[str(f) for f in folders], urls=list(urls), buckets=list(buckets)))
     console.print(summary_table(rows))
+    if not provider_configured(SymblSettings()):
+        data = settings.work_dir / "engine"
+        console.print(
+            f"Report links are served by the engine: `callscope engine serve --port {settings.engine_port} "
+            f"--data-dir {data}` (or `callscope run` again)."
+        )
     ok = bool(rows) and all(r["status"] == S.REPORTED.value for r in rows)
     if not rows:
         console.print("[yellow]no recordings found[/]")
@@ -107,7 +115,12 @@ def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, ver
 
 
 def summary_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("recording", "status", "length", "speakers", "trackers hit", "report / reason", title="callscope run")
+    table = Table(title="callscope run")
+    table.add_column("recording", overflow="fold")
+    for name in ("status", "length", "speakers"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("trackers hit")
+    table.add_column("report / reason", overflow="fold", min_width=24)
     for r in rows:
         colour = (
             "green" if r["status"] == S.REPORTED.value else "red" if r["status"] in ("failed", "rejected") else "yellow"

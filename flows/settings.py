@@ -72,6 +72,13 @@ class PipelineSettings(BaseSettings):
         default=Path(".callscope"), description="Downloads, split parts and the embedded engine's data."
     )
     engine_workers: int = Field(default=1, ge=1, le=32, description="Worker processes of the embedded engine.")
+    engine_port: int = Field(
+        default=8177,
+        ge=0,
+        le=65535,
+        description="Loopback port of the embedded engine; report links name it, so a fixed port keeps them "
+        "valid whenever the engine runs again. 0, or the port taken: any free port.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> PipelineSettings:

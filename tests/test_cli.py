@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -19,7 +21,7 @@ def test_doctor_names_the_extra_to_install() -> None:
             assert "pip install 'callscope[" in line
 
 
-def test_run_says_plainly_that_the_pipeline_is_not_built() -> None:
-    result = runner.invoke(app, ["run", "examples"], env={"COLUMNS": "200"})
-    assert result.exit_code == 3
-    assert "not built yet" in result.output
+def test_run_refuses_a_path_that_is_not_a_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path / "nowhere")], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "is not a folder" in result.output
