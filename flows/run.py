@@ -236,16 +236,16 @@ async def run_flow(
     symbl = HOOKS.symbl or SymblSettings()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     async with AsyncExitStack() as stack:
-        webhook_base = settings.webhook_public_url
+        webhook_base, listening = settings.webhook_public_url, False
         if webhook_base is None and urlsplit(symbl.api_root).hostname in LOOPBACK:
             # A provider on this machine can call back on loopback: completions wake the loop at once.
-            webhook_base = await stack.enter_async_context(loopback_receiver(queue))
+            webhook_base, listening = await stack.enter_async_context(loopback_receiver(queue)), True
         ctx = await stack.enter_async_context(pipeline(settings, symbl, webhook_base=webhook_base))
         items = await collect_sources(ctx, folders or [], urls or [], buckets or [])
         ingested = await register(ctx, items)
         if HOOKS.on_ingested:
             HOOKS.on_ingested(ingested)
-        finished = await drive(ctx, queue if webhook_base else None, on_tick=HOOKS.on_tick)
+        finished = await drive(ctx, queue if listening else None, on_tick=HOOKS.on_tick)
         rows = await summarise(ctx, ingested)
     if not finished:
         log.warning("stopped waiting after %.0fs; jobs go on — run again to pick them up", settings.run_deadline)
