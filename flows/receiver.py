@@ -52,7 +52,16 @@ class _QuietServer(uvicorn.Server):
 async def loopback_receiver(queue: asyncio.Queue[tuple[str, Any]]) -> AsyncIterator[str]:
     """Serve the receiver on a free loopback port for the duration; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(make_app(queue), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # log_config=None: leave the program's logging alone (reconfiguring it under Prefect can deadlock its log handler)
+    config = uvicorn.Config(
+        make_app(queue),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
