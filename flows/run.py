@@ -144,7 +144,7 @@ async def drive(
             outcome = await tasks.submit_pending(ctx)
             if outcome.get("released"):
                 backoff_until = now + s.backoff_429
-        if now >= next_poll:
+        if now >= next_poll and any(counts.get(st) for st in ACTIVE):
             await tasks.check_active(ctx)
             next_poll = now + s.poll_interval
         if now >= next_reconcile:
