@@ -117,6 +117,7 @@ async def drive(
     not_before: dict[str, float] = {}  # recording → when a failed fetch/report may be tried again
     gate = asyncio.Semaphore(s.fetch_concurrency)
     backoff_until = next_poll = next_reconcile = 0.0
+    poller: asyncio.Task[Any] | None = None
 
     async def finish(recording_id: str) -> None:
         async with gate:
@@ -144,13 +145,14 @@ async def drive(
             outcome = await tasks.submit_pending(ctx)
             if outcome.get("released"):
                 backoff_until = now + s.backoff_429
-        if now >= next_poll and any(counts.get(st) for st in ACTIVE):
-            await tasks.check_active(ctx)
+        if now >= next_poll and any(counts.get(st) for st in ACTIVE) and (poller is None or poller.done()):
+            # In the background: fifty Job API calls must not hold up the refill of a slot a webhook just freed.
+            poller = asyncio.create_task(tasks.check_active(ctx))
             next_poll = now + s.poll_interval
         if now >= next_reconcile:
             await tasks.reconcile_submitting(ctx)
             next_reconcile = now + s.submit_stale_after / 2
-        counts = await ctx.repo.counts_by_status()
+        # ``counts`` is from before this round's submissions: at worst it shows work open, and the loop goes round.
         if until == S.REPORTED and any(counts.get(st) for st in AFTER_JOB):
             for rid in {r.recording_id for r in await ctx.repo.list_requests(AFTER_JOB)}:
                 if rid not in busy and not_before.get(rid, 0.0) <= now:
@@ -161,9 +163,11 @@ async def drive(
         if on_tick is not None:
             on_tick(Counter(counts))
         if not any(counts.get(st) for st in still_open) and not busy:
+            if poller is not None:
+                await poller
             return True
         if time.monotonic() >= stop_at:
-            for t in busy.values():
+            for t in [*busy.values(), *([poller] if poller else [])]:
                 t.cancel()
             return False
         await _wait(callbacks, min(s.poll_interval, max(0.05, backoff_until - time.monotonic()), 1.0))

@@ -104,5 +104,8 @@ async def handle_callback(
     if req.job_id != hint.job_id:
         log.warning("callback for request %s names job %s, not its job", req.id, hint.job_id)
         return CallbackResult.JOB_MISMATCH
+    hinted = REMOTE.get(hint.status)
+    if req.status in ACTIVE and hinted in ORDER and ORDER[hinted] <= ORDER[req.status]:
+        return CallbackResult.APPLIED  # news we already have (e.g. `scheduled` after the submit): nothing to re-read
     await check_request(ctx, req)
     return CallbackResult.APPLIED

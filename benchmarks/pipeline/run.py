@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=2000)
     parser.add_argument("--cap", type=int, default=50)
     parser.add_argument("--mean-job", type=float, default=4.0, help="mean job time in seconds (sets the factor)")
+    parser.add_argument("--only", choices=["callscope", "baseline"], help="run one side only")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -179,7 +180,7 @@ def main() -> None:
             f"mean job {statistics.mean(job_times):.2f} s, ideal makespan "
             f"{max(sum(job_times) / args.cap, max(job_times)):.1f} s"
         )
-        for name in ("callscope", "baseline"):
+        for name in [args.only] if args.only else ["callscope", "baseline"]:
             result = run_one(name, work / "recordings", job_times, args.cap, factor, work)
             print(
                 f"{name:>9}: utilisation {result['utilisation']:.3f}, makespan {result['makespan_s']:.1f} s "

@@ -4,6 +4,7 @@ load), base from the split packages, or any model path or name a user configures
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from dataclasses import dataclass
 from functools import cache
@@ -91,11 +92,28 @@ def recognise(model: Any, audio: np.ndarray, *, language: str | None, vocabulary
         beam_size=5,
         hotwords=" ".join(vocabulary) or None,
         condition_on_previous_text=False,
+        hallucination_silence_threshold=2.0,
     )
+    prompt = {t for phrase in vocabulary for t in _tokens(phrase)}
     words = []
     for segment in segments:
+        if _hallucinated(segment, prompt):
+            continue
         for w in segment.words or []:
             text = w.word.strip()
             if text:
                 words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
     return words
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^\w']+", text.lower()) if t]
+
+
+def _hallucinated(segment: Any, prompt: set[str]) -> bool:
+    """Whisper's usual tells: it thinks there is no speech and is unsure of the text; or, with hotwords, the segment
+    only repeats the vocabulary (the prompt leaking into silence, seen on the quiet channel of stereo calls)."""
+    if segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0:
+        return True
+    tokens = _tokens(segment.text)
+    return bool(prompt) and len(tokens) >= 3 and set(tokens) <= prompt
