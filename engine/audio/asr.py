@@ -92,7 +92,6 @@ def recognise(model: Any, audio: np.ndarray, *, language: str | None, vocabulary
         beam_size=5,
         hotwords=" ".join(vocabulary) or None,
         condition_on_previous_text=False,
-        hallucination_silence_threshold=2.0,
     )
     prompt = {t for phrase in vocabulary for t in _tokens(phrase)}
     words = []
@@ -111,9 +110,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _hallucinated(segment: Any, prompt: set[str]) -> bool:
-    """Whisper's usual tells: it thinks there is no speech and is unsure of the text; or, with hotwords, the segment
-    only repeats the vocabulary (the prompt leaking into silence, seen on the quiet channel of stereo calls)."""
-    if segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0:
-        return True
+    """With hotwords, a segment that only repeats the vocabulary is the prompt leaking into silence (seen on the
+    quiet channel of stereo calls). Whisper's no-speech score is not used: on 8 kHz calls it drops real speech."""
     tokens = _tokens(segment.text)
     return bool(prompt) and len(tokens) >= 3 and set(tokens) <= prompt
