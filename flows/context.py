@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +15,6 @@ from connectors.symbl.models import TrackerSpec
 from flows.settings import PipelineSettings
 from storage import Repository, open_repository
 
-Notify = Callable[[str, str], None]
-"""``notify(event, request_id)``: stages report what they did (progress bars, benchmarks); never raises."""
-
-
-def _ignore(_event: str, _request_id: str) -> None:
-    return None
-
 
 @dataclass
 class Pipeline:
@@ -31,7 +24,6 @@ class Pipeline:
     trackers: list[TrackerSpec] = field(default_factory=list)
     webhook_base: str | None = None
     """Base URL of a receiver for the provider's callbacks; each request's URL is <base>/webhooks/symbl/<token>."""
-    notify: Notify = _ignore
     in_flight: set[str] = field(default_factory=set)
     """Requests this process is submitting right now (not stale, whatever their age)."""
     _s3: Any = None
@@ -69,7 +61,6 @@ async def pipeline(
     *,
     webhook_base: str | None = None,
     trackers: list[TrackerSpec] | None = None,
-    notify: Notify = _ignore,
 ) -> AsyncIterator[Pipeline]:
     """Open the repository (schema created or migrated) and the provider client for one flow run."""
     settings = settings or PipelineSettings()
@@ -85,7 +76,6 @@ async def pipeline(
                 client=client,
                 trackers=trackers,
                 webhook_base=webhook_base or settings.webhook_public_url,
-                notify=notify,
             )
     finally:
         await asyncio.shield(repo.close())

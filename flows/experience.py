@@ -67,5 +67,4 @@ async def create_report(ctx: Pipeline, recording_id: str) -> Experience | None:
     for r in requests:
         with contextlib.suppress(StatusConflict):
             await ctx.repo.transition(r.id, S.REPORTED, expected={S.STORED, S.REPORTED})
-        ctx.notify("reported", r.id)
     return existing

@@ -98,8 +98,6 @@ async def fetch_and_store(ctx: Pipeline, recording_id: str) -> bool:
     for api, listed in items.items():
         await ctx.repo.replace_intelligence(conversation_id, api, listed)
     await _advance(ctx, requests, S.STORED, {S.FETCHED})
-    for r in requests:
-        ctx.notify("stored", r.id)
     return True
 
 

@@ -77,7 +77,5 @@ async def register(ctx: Pipeline, items: list[SourceRecording | Rejected]) -> li
         except (AudioProbeError, InvalidInput, ValidationError, OSError) as exc:
             out.append(Ingested(item.source_uri, item.file_name, rejected=str(exc)))
             continue
-        for r in registration.requests:
-            ctx.notify("registered", r.id)
         out.append(Ingested(item.source_uri, item.file_name, registration=registration))
     return out

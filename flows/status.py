@@ -39,7 +39,6 @@ async def apply_job(ctx: Pipeline, req: Request, job: Job) -> Request:
             new = await ctx.repo.transition(req.id, S.FAILED, expected=ACTIVE, note=reason, last_error=reason)
         except StatusConflict:
             return req
-        ctx.notify("failed", req.id)
         return new
     if ORDER[target] <= ORDER[req.status]:
         return req
@@ -47,7 +46,6 @@ async def apply_job(ctx: Pipeline, req: Request, job: Job) -> Request:
         new = await ctx.repo.transition(req.id, target, expected=ACTIVE)
     except (StatusConflict, IllegalTransition):
         return req
-    ctx.notify(target.value, req.id)
     return new
 
 

@@ -114,7 +114,6 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
         ref = await _send(ctx, rec, req, parts, options.model_dump(), conversation_id)
     except TooManyJobs as exc:
         await _put_back(ctx, req, f"provider at its cap: {exc.message}")
-        ctx.notify("released", req.id)
         return Outcome.RELEASED
     except ConnectionFailed as exc:
         if exc.before_send:  # surely never arrived: a plain release is safe
@@ -138,7 +137,6 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
             submitted_at=utcnow(),
             last_error=None,
         )
-    ctx.notify("submitted", req.id)
     return Outcome.SUBMITTED
 
 
@@ -188,5 +186,4 @@ async def _later(ctx: Pipeline, req: Request, exc: Exception) -> str:
 async def _fail(ctx: Pipeline, req: Request, reason: str) -> str:
     log.warning("request %s failed: %s", req.id, reason)
     await ctx.repo.transition(req.id, S.FAILED, note=reason, last_error=reason)
-    ctx.notify("failed", req.id)
     return Outcome.FAILED

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from connectors.symbl.errors import SymblError
-from flows import experience, fetch, sla, status, submit
+from flows import experience, fetch, status, submit
 from storage import TransientStorageError
 
 
@@ -49,4 +49,3 @@ reconcile_submitting = _plain("reconcile-submitting")(submit.reconcile_submittin
 check_active = _plain("poll-jobs")(status.check_active)
 fetch_and_store = _retrying("fetch-intelligence", "fetch-{recording_id}")(fetch.fetch_and_store)
 create_report = _retrying("create-report", "report-{recording_id}")(experience.create_report)
-check_sla = _plain("check-sla")(sla.check_sla)
