@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import ValidationError
 
-from connectors.recordings import AudioProbeError, Rejected, SourceRecording, probe_duration, sha256_file
+from connectors.recordings import AudioProbeError, Rejected, SourceRecording, probe, sha256_file
 from flows.context import Pipeline
 from flows.options import LOCAL_COPY_KEY, PHONE_RATE_KEY
 from storage import InvalidInput, NewRecording, Registration, Speaker
@@ -27,31 +26,19 @@ class Ingested:
     rejected: str | None = None
 
 
-def sample_rate(path: Path) -> int | None:
-    import mutagen
-
-    try:
-        info = mutagen.File(path)
-    except Exception:
-        return None
-    rate = getattr(getattr(info, "info", None), "sample_rate", None)
-    return int(rate) if rate else None
-
-
 def _describe(item: SourceRecording) -> NewRecording:
-    duration = probe_duration(item.path)
+    found = probe(item.path)
     e = item.entry
     metadata = dict(e.metadata)
-    rate = sample_rate(item.path)
-    if rate:
-        metadata[PHONE_RATE_KEY] = rate
+    if found.sample_rate:
+        metadata[PHONE_RATE_KEY] = found.sample_rate
     if not item.source_uri.startswith("file:"):
         metadata[LOCAL_COPY_KEY] = str(item.path.resolve())
     return NewRecording(
         content_hash=sha256_file(item.path),
         source_uri=item.source_uri,
         file_name=item.file_name,
-        duration_s=duration,
+        duration_s=found.duration_s,
         recording_url=item.recording_url,
         language_code=e.language_code,
         timezone_offset=e.timezone_offset,

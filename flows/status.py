@@ -28,6 +28,11 @@ class CallbackResult:
     INVALID = "invalid"
 
 
+def is_news(remote: RequestStatus, stored: RequestStatus) -> bool:
+    """True when the remote status is further on than the stored active one (requests never move backwards)."""
+    return ORDER[remote] > ORDER[stored]
+
+
 async def apply_job(ctx: Pipeline, req: Request, job: Job) -> Request:
     """Move ``req`` forward to the job's status; never backwards (late or duplicate news changes nothing)."""
     target = REMOTE.get(job.status)
@@ -40,7 +45,7 @@ async def apply_job(ctx: Pipeline, req: Request, job: Job) -> Request:
         except StatusConflict:
             return req
         return new
-    if ORDER[target] <= ORDER[req.status]:
+    if not is_news(target, req.status):
         return req
     try:
         new = await ctx.repo.transition(req.id, target, expected=ACTIVE)
@@ -103,7 +108,7 @@ async def handle_callback(
         log.warning("callback for request %s names job %s, not its job", req.id, hint.job_id)
         return CallbackResult.JOB_MISMATCH
     hinted = REMOTE.get(hint.status)
-    if req.status in ACTIVE and hinted in ORDER and ORDER[hinted] <= ORDER[req.status]:
+    if req.status in ACTIVE and hinted in ORDER and not is_news(hinted, req.status):
         return CallbackResult.APPLIED  # news we already have (e.g. `scheduled` after the submit): nothing to re-read
     await check_request(ctx, req)
     return CallbackResult.APPLIED

@@ -96,8 +96,9 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
     if rec is None:  # pragma: no cover - recordings are never deleted
         return await _fail(ctx, req, "its recording is missing from storage")
     conversation_id = None
+    siblings = await ctx.repo.requests_for(rec.id)
     if req.part > 0:
-        first = next(r for r in await ctx.repo.requests_for(rec.id) if r.part == 0)
+        first = next(r for r in siblings if r.part == 0)
         if first.status == S.FAILED:
             return await _fail(ctx, req, f"part 0 failed: {first.last_error}")
         if first.conversation_id is None:
@@ -109,7 +110,7 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
     except ValidationError as exc:  # the metadata makes a request the API would refuse
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return await _fail(ctx, req, f"invalid request: {problems}")
-    parts = max(1, len(await ctx.repo.requests_for(rec.id)))
+    parts = max(1, len(siblings))
     try:
         ref = await _send(ctx, rec, req, parts, options.model_dump(), conversation_id)
     except TooManyJobs as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 AUDIO_SUFFIXES = frozenset(
@@ -42,8 +43,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Probe:
+    duration_s: float
+    sample_rate: int | None
+    """From the header when mutagen reads it; None when only ffprobe could."""
+
+
 def probe_duration(path: Path) -> float:
-    """Length in seconds from the container's header (mutagen); ffprobe for what mutagen cannot read.
+    """Length in seconds (see :func:`probe`)."""
+    return probe(path).duration_s
+
+
+def probe(path: Path) -> Probe:
+    """Length in seconds and sample rate from the container's header (mutagen); ffprobe for what mutagen cannot
+    read. One parse of the header.
 
     Raises :class:`AudioProbeError` for an empty, unreadable or non-audio file.
     """
@@ -63,7 +77,8 @@ def probe_duration(path: Path) -> float:
         why = "not a recognised audio container"
     length = getattr(getattr(info, "info", None), "length", None)
     if length and length > 0:
-        return float(length)
+        rate = getattr(info.info, "sample_rate", None)
+        return Probe(float(length), int(rate) if rate else None)
     ffprobe = shutil.which("ffprobe")
     if ffprobe:
         out = subprocess.run(
@@ -79,7 +94,7 @@ def probe_duration(path: Path) -> float:
             why = (out.stderr.strip().splitlines() or [why])[-1]
         else:
             if seconds > 0:
-                return seconds
+                return Probe(seconds, None)
             why = "no audio samples"
     raise AudioProbeError(f"not readable audio ({why})")
 
