@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import secrets
+import signal
 import threading
 from multiprocessing.process import BaseProcess
 
@@ -82,9 +83,16 @@ class Workers:
                 process.kill()
 
 
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: EngineSettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     store, key = prepare(settings)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; under the default handler that killed this
+    # process before the `finally` below, leaving the workers orphaned. As an exception it unwinds through it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     workers = Workers(settings)
     workers.start()
     try:

@@ -4,6 +4,7 @@ is resumed by the next worker that looks."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -18,6 +19,8 @@ from engine.ids import member_id
 from engine.language.analyse import analyse, apply_members, join, resolve_trackers
 from engine.language.models import Models
 from engine.settings import EngineSettings
+
+PR_SET_PDEATHSIG = 1
 
 log = logging.getLogger("callscope.engine.worker")
 MAX_ATTEMPTS = 3
@@ -155,9 +158,21 @@ class Worker:
                 self.stopping.wait(1.0)
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this worker when the engine process dies, however it dies (a worker outliving its engine holds
+    about 1 GB and polls a queue nobody serves)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the engine died before the call above
+        raise SystemExit(0)
+
+
 def worker_main(settings: EngineSettings, index: int) -> None:
     """Entry point of a worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _die_with_parent()
     worker = Worker(settings, f"w{index}-{os.getpid()}")
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
