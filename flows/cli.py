@@ -86,6 +86,41 @@ def status(
     raise typer.Exit(code=status_command(storage_url, console=console))
 
 
+@app.command()
+def serve(
+    with_server: bool = typer.Option(
+        False, "--with-server", help="Also start a local Prefect server (and stop it last)."
+    ),
+) -> None:
+    """Serve callscope's deployments: ingest, submit, fetch, experience, poll and the SLA check.
+
+    Also starts the engine (unless a provider is configured) and the webhook receiver. Needs a Prefect server:
+    PREFECT_API_URL, or --with-server. Schedules and sources: CALLSCOPE_INGEST_SOURCES, CALLSCOPE_*_CRON.
+    """
+    from deployments.stack import serve_command
+
+    raise typer.Exit(code=serve_command(with_server=with_server, console=console))
+
+
+@app.command()
+def alerts(
+    block: str = typer.Argument(..., help="Notification block, <block-type-slug>/<name> (e.g. slack-webhook/ops)."),
+) -> None:
+    """Send every SLA breach (callscope.sla.breached) to a Prefect notification block, via an automation on the
+    server PREFECT_API_URL names. Safe to run again: the automation is updated in place."""
+    import asyncio
+
+    from deployments.alerts import UnknownBlock, parse_block, route_sla_breaches
+
+    try:
+        parse_block(block)
+        automation = asyncio.run(route_sla_breaches(block))
+    except (ValueError, UnknownBlock) as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(code=2) from None
+    console.print(f"automation {automation}: callscope.sla.breached → {block}")
+
+
 @engine_app.command("serve")
 def engine_serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),

@@ -23,12 +23,13 @@ class Pipeline:
     client: SymblClient
     trackers: list[TrackerSpec] = field(default_factory=list)
     webhook_base: str | None = None
-    """Base URL of a receiver for the provider's callbacks; each request's URL is <base>/webhooks/symbl/<token>."""
+    """Base URL of a receiver for the provider's callbacks; each request's URL is <base>/webhooks/symbl/<id>.<token>."""
     in_flight: set[str] = field(default_factory=set)
     """Requests this process is submitting right now (not stale, whatever their age)."""
     _s3: Any = None
 
     def webhook_url(self, token: str) -> str | None:
+        """The callback URL for one request's token (see ``flows.status.callback_token``)."""
         return f"{self.webhook_base.rstrip('/')}/webhooks/symbl/{token}" if self.webhook_base else None
 
     def s3(self) -> Any:

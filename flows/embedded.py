@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from flows.receiver import free_port
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Linux: the engine gets SIGTERM when the process that started it dies, even by SIGKILL."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -45,6 +46,29 @@ def read_credentials(path: Path) -> dict[str, str]:
     return values
 
 
+def wait_ready(
+    process: subprocess.Popen[bytes], ready: Callable[[], bool], log_path: Path, timeout: float, what: str
+) -> None:
+    """Wait until ``ready()``; RuntimeError with the log's tail if the process exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{what} exited with {process.returncode}; its log ends:\n{tail}")
+        if ready():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} did not become ready in {timeout:.0f}s; see {log_path}")
+
+
+def answers(url: str) -> bool:
+    """True if GET ``url`` answers 200."""
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 class EmbeddedEngine:
     """``with EmbeddedEngine(data_dir) as symbl_settings: ...``"""
 
@@ -56,6 +80,8 @@ class EmbeddedEngine:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "engine.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}
+        """CALLSCOPE_SYMBL_* for child processes that talk to this engine (set once started)."""
         self._log_start = 0
 
     def __enter__(self) -> SymblSettings:
@@ -75,20 +101,15 @@ class EmbeddedEngine:
         cmd = [sys.executable, "-m", "engine", "serve", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
             )
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the engine exited with {self.process.returncode}; its log ends:\n{tail}")
-            if self._ready():
-                break
-            time.sleep(0.25)
-        else:
+        try:
+            wait_ready(self.process, self._ready, self.log_path, self.start_timeout, "the engine")
+        except RuntimeError:
             self.stop()
-            raise RuntimeError(f"the engine did not become ready in {self.start_timeout:.0f}s; see {self.log_path}")
+            raise
         creds = read_credentials(self.data_dir / "credentials.env")
+        self.env = {"CALLSCOPE_SYMBL_BASE_URL": self.url, **creds}
         return SymblSettings(
             base_url=self.url,  # type: ignore[arg-type]
             app_id=creds.get("CALLSCOPE_SYMBL_APP_ID"),
@@ -98,10 +119,7 @@ class EmbeddedEngine:
     def _ready(self) -> bool:
         if not (self.data_dir / "credentials.env").exists():
             return False
-        try:
-            ok = httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
+        ok = answers(f"{self.url}/health")
         if not ok or self.workers == 0:
             return ok
         with self.log_path.open("rb") as fh:  # only this start's lines: the log is appended across runs

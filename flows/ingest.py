@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from connectors.recordings import AudioProbeError, Rejected, SourceRecording, probe, sha256_file
+from connectors.symbl.models import TrackerSpec
 from flows.context import Pipeline
-from flows.options import LOCAL_COPY_KEY, PHONE_RATE_KEY
+from flows.options import LOCAL_COPY_KEY, PHONE_RATE_KEY, TRACKERS_KEY, tracker_metadata
 from storage import InvalidInput, NewRecording, Registration, Speaker
 
 
@@ -26,10 +27,12 @@ class Ingested:
     rejected: str | None = None
 
 
-def _describe(item: SourceRecording) -> NewRecording:
+def _describe(item: SourceRecording, trackers: list[TrackerSpec]) -> NewRecording:
     found = probe(item.path)
     e = item.entry
     metadata = dict(e.metadata)
+    if trackers:
+        metadata[TRACKERS_KEY] = tracker_metadata(trackers)
     if found.sample_rate:
         metadata[PHONE_RATE_KEY] = found.sample_rate
     if not item.source_uri.startswith("file:"):
@@ -52,14 +55,15 @@ def _describe(item: SourceRecording) -> NewRecording:
 
 
 async def register(ctx: Pipeline, items: list[SourceRecording | Rejected]) -> list[Ingested]:
-    """Register every source item (hashing and probing off the event loop); bad items are rejected, not raised."""
+    """Register every source item (hashing and probing off the event loop); bad items are rejected, not raised.
+    The trackers in force (``ctx.trackers``) are kept with each recording for whichever run submits it."""
     out = []
     for item in items:
         if isinstance(item, Rejected):
             out.append(Ingested(item.source_uri, item.file_name, rejected=item.reason))
             continue
         try:
-            new = await asyncio.to_thread(_describe, item)
+            new = await asyncio.to_thread(_describe, item, ctx.trackers)
             registration = await ctx.repo.register(new)
         except (AudioProbeError, InvalidInput, ValidationError, OSError) as exc:
             out.append(Ingested(item.source_uri, item.file_name, rejected=str(exc)))

@@ -7,21 +7,34 @@ from storage import Recording
 
 PHONE_RATE_KEY = "callscope.sample_rate"
 LOCAL_COPY_KEY = "callscope.local_copy"
+TRACKERS_KEY = "callscope.trackers"
 DEFAULT_SPEAKERS = 2
+
+
+def tracker_metadata(trackers: list[TrackerSpec]) -> list[dict[str, object]]:
+    """The trackers as kept in a recording's metadata at ingest (so a later, separate submit run sends them)."""
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in trackers]
+
+
+def trackers_for(rec: Recording, default: list[TrackerSpec]) -> list[TrackerSpec]:
+    """The trackers recorded with the recording when it was ingested, else ``default``."""
+    stored = rec.metadata.get(TRACKERS_KEY)
+    return [TrackerSpec.model_validate(t) for t in stored] if isinstance(stored, list) and stored else default
 
 
 def process_options(
     rec: Recording, *, webhook_url: str | None, trackers: list[TrackerSpec], confidence: float | None = None
 ) -> ProcessOptions:
     """Separate channels → per-channel recognition with each channel's speaker; otherwise diarization with the
-    speaker count (2 when the metadata does not say; none for a single speaker)."""
+    speaker count (2 when the metadata does not say; none for a single speaker). Trackers: those kept with the
+    recording at ingest, else ``trackers``."""
     options = ProcessOptions(
         name=rec.file_name,
         webhook_url=webhook_url,
         custom_vocabulary=rec.custom_vocabulary or None,
         language_code=rec.language_code,
         timezone_offset=rec.timezone_offset,
-        trackers=trackers or None,
+        trackers=trackers_for(rec, trackers) or None,
         confidence_threshold=confidence,
         enable_summary=True,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,18 +23,39 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+NOT_JSON = object()
+"""The payload of a body that is not JSON (it fails validation like any junk)."""
+
+
+async def read_payload(request: Request, limit: int = MAX_BODY) -> Any:
+    """The request's JSON body, read no further than ``limit`` bytes (BodyTooLarge past it); NOT_JSON for junk."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    try:
+        return json.loads(body)
+    except ValueError:
+        return NOT_JSON
+
+
 def make_app(queue: asyncio.Queue[tuple[str, Any]]) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.post("/webhooks/symbl/{token}")
     async def callback(token: str, request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"message": "body too large"}, status_code=413)
         try:
-            payload = await request.json()
-        except ValueError:
-            return JSONResponse({"message": "not JSON"}, status_code=400)
+            payload = await read_payload(request)
+        except BodyTooLarge:
+            return JSONResponse({"message": "body too large"}, status_code=413)
         queue.put_nowait((token, payload))  # the handler authenticates by token and re-reads the job
         return JSONResponse({"accepted": True}, status_code=202)
 

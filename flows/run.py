@@ -146,8 +146,9 @@ async def drive(
             if outcome.get("released"):
                 backoff_until = now + s.backoff_429
         if now >= next_poll and any(counts.get(st) for st in ACTIVE) and (poller is None or poller.done()):
-            # In the background: fifty Job API calls must not hold up the refill of a slot a webhook just freed.
-            poller = asyncio.create_task(tasks.check_active(ctx))
+            # In the background, so Job API calls never hold up the refill of a slot a webhook just freed; and only
+            # requests nothing was heard of for a poll interval (polling everything cost 0.01 of makespan ÷ ideal).
+            poller = asyncio.create_task(tasks.check_active(ctx, silent_for=s.poll_interval if callbacks else 0.0))
             next_poll = now + s.poll_interval
         if now >= next_reconcile:
             await tasks.reconcile_submitting(ctx)

@@ -80,6 +80,44 @@ class PipelineSettings(BaseSettings):
         "valid whenever the engine runs again. 0, or the port taken: any free port.",
     )
 
+    # Deployments (`callscope serve`, deployments/prefect.yaml)
+    ingest_sources: list[str] = Field(
+        default_factory=list,
+        description="What the ingest deployment scans on each run: folders, http(s) URLs of recordings and "
+        "s3://bucket/prefix locations, as a JSON list.",
+    )
+    ingest_cron: str = Field(default="*/10 * * * *", description="Cron schedule of the ingest deployment.")
+    submit_cron: str = Field(
+        default="* * * * *",
+        description="Cron schedule of the submit deployment (it also runs on ingest and job-completion events).",
+    )
+    poll_every: float = Field(
+        default=60.0,
+        ge=5,
+        le=24 * 3600,
+        description="Seconds between runs of the poll deployment (checks jobs no webhook told about; finishes "
+        "completed ones whose event was lost).",
+    )
+    sla_cron: str = Field(default="0 * * * *", description="Cron schedule of the SLA check (hourly).")
+    sla_alert_block: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]+/[^/]+$",
+        description="Prefect notification block (<block-type-slug>/<name>, e.g. slack-webhook/ops) that every "
+        "callscope.sla.breached event is sent to; `callscope serve` keeps that automation in place.",
+    )
+    webhook_port: int = Field(
+        default=8178, ge=1, le=65535, description="Port of the webhook receiver that `callscope serve` starts."
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Address the webhook receiver binds.")
+    serve_limit: int = Field(default=4, ge=1, le=64, description="Flow runs `callscope serve` executes at once.")
+    prefect_port: int = Field(
+        default=4200, ge=1, le=65535, description="Port of the Prefect server `callscope serve --with-server` starts."
+    )
+    prefect_database_url: str | None = Field(
+        default=None,
+        description="Database of that Prefect server (postgresql+asyncpg://…); unset: SQLite in the work dir.",
+    )
+
     @model_validator(mode="after")
     def _bounds(self) -> PipelineSettings:
         if self.submit_concurrency > self.cap:

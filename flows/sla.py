@@ -4,9 +4,10 @@ re-checked against the Job API — completed or failed jobs are reconciled, the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from flows import events
 from flows.context import Pipeline
 from flows.status import check_request
 from flows.submit import reconcile_submitting
@@ -15,7 +16,6 @@ from storage.models import utcnow
 
 log = logging.getLogger("callscope.sla")
 S = RequestStatus
-BREACH_EVENT = "callscope.sla.breached"
 
 
 @dataclass
@@ -98,20 +98,7 @@ async def check_sla(ctx: Pipeline, now: datetime | None = None) -> SlaReport:
 
 def emit_breaches(report: SlaReport) -> int:
     """One ``callscope.sla.breached`` Prefect event per flagged request (automations route them to notifications)."""
-    from prefect.events import emit_event
-
     for b in report.flagged:
-        emit_event(
-            event=BREACH_EVENT,
-            resource={"prefect.resource.id": f"callscope.request.{b.request_id}", "callscope.job-id": b.job_id or ""},
-            payload={
-                "request_id": b.request_id,
-                "recording_id": b.recording_id,
-                "job_id": b.job_id,
-                "status": b.status,
-                "duration_s": b.duration_s,
-                "running_s": round(b.running_s, 1),
-                "ratio": round(b.ratio, 3),
-            },
-        )
+        payload = {**asdict(b), "running_s": round(b.running_s, 1), "ratio": round(b.ratio, 3)}
+        events.emit(events.SLA_BREACHED, f"callscope.request.{b.request_id}", payload)
     return len(report.flagged)

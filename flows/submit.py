@@ -22,6 +22,7 @@ from connectors.symbl.errors import ConnectionFailed, TerminalError, TooManyJobs
 from connectors.symbl.models import AudioUrlRequest, JobRef
 from flows.context import Pipeline
 from flows.options import LOCAL_COPY_KEY, process_options
+from flows.status import callback_token
 from storage import Recording, Request, RequestStatus, StatusConflict
 from storage.models import utcnow
 
@@ -106,7 +107,7 @@ async def _submit(ctx: Pipeline, req: Request) -> str:
             return Outcome.RELEASED
         conversation_id = first.conversation_id
     try:
-        options = process_options(rec, webhook_url=ctx.webhook_url(req.webhook_token), trackers=ctx.trackers)
+        options = process_options(rec, webhook_url=ctx.webhook_url(callback_token(req)), trackers=ctx.trackers)
     except ValidationError as exc:  # the metadata makes a request the API would refuse
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return await _fail(ctx, req, f"invalid request: {problems}")

@@ -93,3 +93,15 @@ def prefect_harness() -> Iterator[None]:
     settings: dict[Any, Any] = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
     with temporary_settings(settings), prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def pipeline_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real engine (one worker) that the pipeline and deployment tests submit to, over HTTP on loopback."""
+    from tests.engine.conftest import need_engine_extra
+    from tests.engine.servers import EngineProcess
+
+    need_engine_extra()
+    engine = EngineProcess(tmp_path_factory.mktemp("pipeline-engine"), workers=1).start()
+    yield engine
+    engine.stop()

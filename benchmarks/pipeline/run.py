@@ -117,7 +117,9 @@ async def drive_literal(ctx: Any, queue: asyncio.Queue[tuple[str, Any]], n: int)
             await submit_pending(ctx, limit=1)
 
 
-def run_one(name: str, folder: Path, job_times: list[float], cap: int, factor: float, work: Path) -> dict[str, float]:
+def run_one(
+    name: str, folder: Path, job_times: list[float], cap: int, factor: float, work: Path, poll: float
+) -> dict[str, float]:
     from prefect import flow
 
     from connectors.recordings import scan_folder
@@ -132,7 +134,11 @@ def run_one(name: str, folder: Path, job_times: list[float], cap: int, factor: f
         work / f"engine-{name}", workers=0, max_active_jobs=cap, benchmark_latency_model=factor
     ).start()
     settings = PipelineSettings(
-        storage_url=f"sqlite:///{work / f'{name}.db'}", work_dir=work, cap=cap, poll_interval=5.0, submit_concurrency=16
+        storage_url=f"sqlite:///{work / f'{name}.db'}",
+        work_dir=work,
+        cap=cap,
+        poll_interval=poll,
+        submit_concurrency=16,
     )
     cpu: dict[str, float] = {}
     n = len(job_times)
@@ -166,6 +172,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=2000)
     parser.add_argument("--cap", type=int, default=50)
     parser.add_argument("--mean-job", type=float, default=4.0, help="mean job time in seconds (sets the factor)")
+    parser.add_argument("--poll-interval", type=float, default=5.0, help="callscope's Job API poll interval, s")
     parser.add_argument("--only", choices=["callscope", "baseline"], help="run one side only")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -181,7 +188,7 @@ def main() -> None:
             f"{max(sum(job_times) / args.cap, max(job_times)):.1f} s"
         )
         for name in [args.only] if args.only else ["callscope", "baseline"]:
-            result = run_one(name, work / "recordings", job_times, args.cap, factor, work)
+            result = run_one(name, work / "recordings", job_times, args.cap, factor, work, args.poll_interval)
             print(
                 f"{name:>9}: utilisation {result['utilisation']:.3f}, makespan {result['makespan_s']:.1f} s "
                 f"= {result['makespan_ratio']:.3f} × ideal, refill p50 {result['refill_p50_s']:.3f} s "

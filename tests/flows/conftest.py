@@ -19,7 +19,6 @@ import pytest
 
 from connectors.symbl import SymblSettings
 from tests.conftest import unavailable
-from tests.engine.conftest import need_engine_extra
 from tests.engine.servers import APP_ID, APP_SECRET, EngineProcess
 from tests.flows.corpus import make_corpus
 from tests.servers import free_port
@@ -32,15 +31,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
         unavailable(f"the corpus needs {', '.join(missing)} (make system-deps)")
     folder = tmp_path_factory.mktemp("corpus")
     return folder, make_corpus(folder)
-
-
-@pytest.fixture(scope="session")
-def pipeline_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    """The real engine (one worker) that every pipeline test submits to, over HTTP on loopback."""
-    need_engine_extra()
-    engine = EngineProcess(tmp_path_factory.mktemp("pipeline-engine"), workers=1).start()
-    yield engine
-    engine.stop()
 
 
 def symbl_settings(engine: EngineProcess) -> SymblSettings:

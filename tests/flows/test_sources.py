@@ -21,7 +21,8 @@ from connectors.recordings import (
     split_into_parts,
 )
 from connectors.recordings.s3 import presign, s3_client, scan_bucket
-from flows.options import PHONE_RATE_KEY, process_options
+from connectors.symbl.models import TrackerSpec
+from flows.options import PHONE_RATE_KEY, TRACKERS_KEY, process_options, tracker_metadata
 from storage import Recording
 from storage.models import utcnow
 
@@ -127,6 +128,19 @@ def test_request_options_follow_the_metadata() -> None:
     assert "enableSpeakerDiarization" not in single
     phone = process_options(recording(metadata={PHONE_RATE_KEY: 8000}), webhook_url=None, trackers=[]).wire()
     assert phone["mode"] == "phone" and phone["diarizationSpeakerCount"] == 2
+
+
+def test_trackers_kept_at_ingest_win_over_the_submitters() -> None:
+    """The deployments ingest and submit in different runs: trackers travel with the recording."""
+    at_ingest = [TrackerSpec(name="Budget", vocabulary=["budget", "price"])]
+    submitters = [TrackerSpec(name="Other", vocabulary=["something"])]
+    kept = recording(metadata={TRACKERS_KEY: tracker_metadata(at_ingest)})
+    assert process_options(kept, webhook_url=None, trackers=submitters).wire()["trackers"] == [
+        {"name": "Budget", "vocabulary": ["budget", "price"]}
+    ]
+    plain = process_options(recording(), webhook_url=None, trackers=submitters).wire()
+    assert plain["trackers"] == [{"name": "Other", "vocabulary": ["something"]}]
+    assert "trackers" not in process_options(recording(), webhook_url=None, trackers=[]).wire()
 
 
 async def test_url_list_downloads_once_and_rejects_what_cannot_be_fetched(

@@ -17,7 +17,7 @@ from flows.context import Pipeline, pipeline
 from flows.ingest import register
 from flows.settings import PipelineSettings
 from flows.sla import check_sla
-from flows.status import CallbackResult, handle_callback
+from flows.status import CallbackResult, callback_token, handle_callback
 from flows.submit import reconcile_submitting, submit_pending
 from storage import RequestStatus
 from storage.models import utcnow
@@ -105,27 +105,37 @@ async def test_callbacks_are_authenticated_hints_and_idempotent(
     (ingested,) = await register(ctx, [item])
     assert ingested.registration
     req = ingested.registration.requests[0]
-    assert await handle_callback(ctx, "no-such-token", {"jobId": "x", "status": "completed"}) == "unknown_token"
-    assert await handle_callback(ctx, req.webhook_token, ["junk"]) == CallbackResult.INVALID
-    assert await handle_callback(ctx, req.webhook_token, {"jobId": 5}) == CallbackResult.INVALID
+    token = callback_token(req)
+    for forged in (
+        "no-such-token",
+        f"{req.id}.wrong-secret",
+        f"{req.id}.",
+        req.webhook_token,
+        f"x.{req.webhook_token}",
+    ):
+        outcome = await handle_callback(ctx, forged, {"jobId": "x", "status": "completed"})
+        assert outcome.result == CallbackResult.UNKNOWN_TOKEN, forged
+    assert (await handle_callback(ctx, token, ["junk"])).result == CallbackResult.INVALID
+    assert (await handle_callback(ctx, token, {"jobId": 5})).result == CallbackResult.INVALID
 
     # The webhook outruns the submitter: the handler waits for the job id, then re-reads the job.
     (claimed,) = await ctx.repo.claim(1)
     ref = await ctx.client.submit_audio_file(item.path, idempotency_key=claimed.idempotency_key)
     early = asyncio.create_task(
-        handle_callback(ctx, req.webhook_token, {"jobId": ref.job_id, "status": "scheduled"}, lookup_delay=0.2)
+        handle_callback(ctx, token, {"jobId": ref.job_id, "status": "scheduled"}, lookup_delay=0.2)
     )
     await asyncio.sleep(0.3)
     await ctx.repo.transition(req.id, S.SCHEDULED, job_id=ref.job_id, conversation_id=ref.conversation_id)
-    assert await early == CallbackResult.APPLIED
+    assert (await early).result == CallbackResult.APPLIED
     settled = await ctx.repo.get_request(req.id)
     assert settled is not None
     for status in ("completed", "scheduled", "in_progress"):  # lies and re-orders: the job says scheduled
-        assert await handle_callback(ctx, req.webhook_token, {"jobId": ref.job_id, "status": status}) == "applied"
+        outcome = await handle_callback(ctx, token, {"jobId": ref.job_id, "status": status})
+        assert (outcome.result, outcome.moved) == (CallbackResult.APPLIED, False)
     again = await ctx.repo.get_request(req.id)
     assert again is not None and (again.status, again.version) == (S.SCHEDULED, settled.version)
     other = {"jobId": "00000000-0000-0000-0000-000000000000", "status": "completed"}
-    assert await handle_callback(ctx, req.webhook_token, other) == CallbackResult.JOB_MISMATCH
+    assert (await handle_callback(ctx, token, other)).result == CallbackResult.JOB_MISMATCH
 
 
 async def test_the_sla_check_flags_a_job_running_past_its_share_of_the_recording(
