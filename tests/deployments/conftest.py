@@ -44,11 +44,21 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             asyncio.run(_apply(build_deployments(PipelineSettings())))  # built outside a loop: to_deployment is sync
             yield server.api_url
     finally:
+        _drain_prefect_workers()  # while the server is up: a worker left for a dead server hangs the next drain
         if before is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = before
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send what this process's event and log workers still hold, and stop them."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=30)
+    APILogWorker.drain_all(timeout=30)
 
 
 async def _apply(deployments: list[Any]) -> None:
