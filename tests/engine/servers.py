@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from flows.embedded import die_with_parent
 from tests.servers import free_port
 
 APP_ID, APP_SECRET = "engine-test-app", "engine-test-secret"
@@ -51,7 +52,13 @@ class EngineProcess:
         cmd = [sys.executable, "-m", "engine", "serve", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stop() signals the whole group (the API and its workers)
+                preexec_fn=die_with_parent,  # and a killed test run takes its engine with it
             )
         deadline = time.monotonic() + timeout
         ready = "ready in" if self.workers else "Application startup complete"
