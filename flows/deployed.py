@@ -11,6 +11,7 @@ ingest ─(recordings.ingested)→ submit ─ provider ─ webhook receiver / po
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from prefect.artifacts import acreate_link_artifact, acreate_markdown_artifact, 
 from flows import events, tasks
 from flows.context import Pipeline, pipeline
 from flows.ingest import register
+from flows.options import BATCH_KEY
 from flows.run import collect_sources, recording_row
 from flows.sla import check_sla, emit_breaches
 from flows.status import check_request
@@ -58,10 +60,28 @@ async def report_table(ctx: Pipeline, recording_ids: list[str], key: str, title:
                 "speakers": row.speakers,
                 "trackers": ", ".join(row.trackers),
                 "report": row.report_url or row.reason or "",
+                "recording id": rid,
             }
         )
     if rows:
         await acreate_table_artifact(table=rows, key=key, description=title)
+
+
+async def batch_members(key: str) -> list[str]:
+    """The recording ids of an ingest batch, from its table artifact (every version lists the same recordings)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1
+        )
+    if not found:
+        return []
+    data = found[0].data
+    rows = json.loads(data) if isinstance(data, str) else data
+    return [r["recording id"] for r in rows or [] if isinstance(r, dict) and r.get("recording id")]
 
 
 @flow(name="callscope-ingest", log_prints=True)
@@ -69,13 +89,14 @@ async def ingest(sources: list[str] | None = None) -> dict[str, int]:
     """Register new recordings from folders, URLs and buckets (default: ``CALLSCOPE_INGEST_SOURCES``)."""
     async with pipeline() as ctx:
         folders, urls, buckets = split_sources(sources if sources is not None else ctx.settings.ingest_sources)
-        ingested = await register(ctx, await collect_sources(ctx, folders, urls, buckets))
+        batch = artifact_key(f"batch-{utcnow():%Y%m%d-%H%M%S-%f}")
+        ingested = await register(ctx, await collect_sources(ctx, folders, urls, buckets), batch=batch)
         new = [i.registration for i in ingested if i.registration is not None and i.registration.created]
         rejected = [i for i in ingested if i.registration is None]
         counts = {"seen": len(ingested), "new": len(new), "rejected": len(rejected)}
         if new:
-            await report_table(ctx, [r.recording.id for r in new], "ingested", "Recordings registered by this run")
-            events.emit(events.INGESTED, f"callscope.batch.{utcnow():%Y%m%dT%H%M%S%f}", counts)
+            await report_table(ctx, [r.recording.id for r in new], batch, f"Ingest {batch}: latest status of each")
+            events.emit(events.INGESTED, f"callscope.{batch}", counts)
         for item in rejected:
             get_run_logger().warning("rejected %s: %s", item.file_name, item.rejected)
         return counts
@@ -129,8 +150,23 @@ async def experience(conversation_id: str | None = None) -> int:
                 key=artifact_key(f"report-{rid}"),
                 description=f"Report for conversation {exp.conversation_id}; expires {exp.expires_at or 'never'}",
             )
-        await report_table(ctx, recording_ids, "reports", "Recordings reported by this run")
+        await _update_batches(ctx, recording_ids)
         return made
+
+
+async def _update_batches(ctx: Pipeline, recording_ids: list[str]) -> None:
+    """A new version of the table of each ingest batch these recordings came in (its latest version is the batch's
+    state: complete once its last report is made); recordings from elsewhere go in a ``reports`` table."""
+    batches: dict[str, list[str]] = {}
+    for rid in recording_ids:
+        rec = await ctx.repo.get_recording(rid)
+        batch = rec.metadata.get(BATCH_KEY) if rec else None
+        batches.setdefault(batch if isinstance(batch, str) else "", []).append(rid)
+    for batch, rids in sorted(batches.items()):
+        if batch:
+            await report_table(ctx, await batch_members(batch) or rids, batch, f"Ingest {batch}: latest status of each")
+        else:
+            await report_table(ctx, rids, "reports", "Recordings reported by this run")
 
 
 async def _finish_quiet(ctx: Pipeline, older_than: float) -> list[str]:

@@ -1,6 +1,6 @@
 """The Prefect events callscope emits; deployments are triggered by them and automations can route them.
 
-Every event's resource is ``callscope.request.<request id>`` (or ``callscope.batch.<id>`` for an ingest batch), so
+Every event's resource is ``callscope.request.<request id>`` (or ``callscope.batch-<time>`` for an ingest batch), so
 automations match ``callscope.request.*``. Emitting never raises: an event is a wake-up call, the state it announces
 is already in storage, and the poll and SLA flows find it there if the event is lost.
 """

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from connectors.recordings import AudioProbeError, Rejected, SourceRecording, probe, sha256_file
 from connectors.symbl.models import TrackerSpec
 from flows.context import Pipeline
-from flows.options import LOCAL_COPY_KEY, PHONE_RATE_KEY, TRACKERS_KEY, tracker_metadata
+from flows.options import BATCH_KEY, LOCAL_COPY_KEY, PHONE_RATE_KEY, TRACKERS_KEY, tracker_metadata
 from storage import InvalidInput, NewRecording, Registration, Speaker
 
 
@@ -27,10 +27,12 @@ class Ingested:
     rejected: str | None = None
 
 
-def _describe(item: SourceRecording, trackers: list[TrackerSpec]) -> NewRecording:
+def _describe(item: SourceRecording, trackers: list[TrackerSpec], batch: str | None) -> NewRecording:
     found = probe(item.path)
     e = item.entry
     metadata = dict(e.metadata)
+    if batch:
+        metadata[BATCH_KEY] = batch
     if trackers:
         metadata[TRACKERS_KEY] = tracker_metadata(trackers)
     if found.sample_rate:
@@ -54,16 +56,19 @@ def _describe(item: SourceRecording, trackers: list[TrackerSpec]) -> NewRecordin
     )
 
 
-async def register(ctx: Pipeline, items: list[SourceRecording | Rejected]) -> list[Ingested]:
+async def register(
+    ctx: Pipeline, items: list[SourceRecording | Rejected], *, batch: str | None = None
+) -> list[Ingested]:
     """Register every source item (hashing and probing off the event loop); bad items are rejected, not raised.
-    The trackers in force (``ctx.trackers``) are kept with each recording for whichever run submits it."""
+    The trackers in force (``ctx.trackers``) are kept with each recording for whichever run submits it, and so is
+    ``batch`` (the ingest run that first saw it)."""
     out = []
     for item in items:
         if isinstance(item, Rejected):
             out.append(Ingested(item.source_uri, item.file_name, rejected=item.reason))
             continue
         try:
-            new = await asyncio.to_thread(_describe, item, ctx.trackers)
+            new = await asyncio.to_thread(_describe, item, ctx.trackers, batch)
             registration = await ctx.repo.register(new)
         except (AudioProbeError, InvalidInput, ValidationError, OSError) as exc:
             out.append(Ingested(item.source_uri, item.file_name, rejected=str(exc)))

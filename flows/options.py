@@ -8,6 +8,7 @@ from storage import Recording
 PHONE_RATE_KEY = "callscope.sample_rate"
 LOCAL_COPY_KEY = "callscope.local_copy"
 TRACKERS_KEY = "callscope.trackers"
+BATCH_KEY = "callscope.batch"
 DEFAULT_SPEAKERS = 2
 
 

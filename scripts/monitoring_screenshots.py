@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 PAGES = {  # file name → (UI path, what it shows); {placeholders} are filled from the API after the run
     "prefect-runs": ("/runs", "flow runs of the deployments"),
     "prefect-deployments": ("/deployments", "the six deployments with their schedules"),
-    "prefect-reports-table": ("/artifacts/artifact/{reports}", "the table artifact of a batch"),
+    "prefect-batch-table": ("/artifacts/artifact/{batch}", "the table artifact of an ingest batch, at its end"),
     "prefect-sla-report": ("/artifacts/artifact/{sla_report}", "the markdown SLA report"),
     "prefect-sla-event": ("/events/event/{breach_day}/{breach}", "a callscope.sla.breached event"),
     "prefect-automations": ("/automations", "the event triggers and the SLA alert automation"),
@@ -119,16 +119,14 @@ async def drive(store: str, sink_url: str) -> None:
 async def placeholders() -> dict[str, str]:
     """Ids of the artifacts and the event to photograph."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.client.schemas.sorting import ArtifactSort
     from prefect.events.filters import EventFilter, EventNameFilter
 
     async with get_client() as client:
         found = {}
-        for key in ("reports", "sla-report"):
-            only = ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
-            (latest,) = await client.read_artifacts(artifact_filter=only, sort=ArtifactSort.CREATED_DESC, limit=1)
-            found[key.replace("-", "_")] = str(latest.id)
+        latest_first = await client.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=200)
+        found["batch"] = next(str(a.id) for a in latest_first if (a.key or "").startswith("batch-"))
+        found["sla_report"] = next(str(a.id) for a in latest_first if a.key == "sla-report")
         breaches = EventFilter(event=EventNameFilter(name=["callscope.sla.breached"]))
         page = await client.read_events(filter=breaches, limit=10)  # the client's default (100) is over the cap
         breach = page.events[0]

@@ -120,11 +120,12 @@ def test_serve_with_server_runs_the_pipeline_on_events_and_stops_cleanly(tmp_pat
                 counts = asyncio.run(_statuses(store))
         assert counts == {RequestStatus.REPORTED: len(CALLS)}, counts
 
-        # What the Prefect UI shows: the batch tables, a link per report.
+        # What the Prefect UI shows: one table per ingest batch, whose latest version is the batch's final state.
         artifacts = httpx.post(f"{client_env['PREFECT_API_URL']}/artifacts/filter", json={}, timeout=30).json()
         tables = [a for a in artifacts if a["type"] == "table"]
-        assert {a["key"] for a in tables} == {"ingested", "reports"}
-        rows = [row for a in tables if a["key"] == "reports" for row in json.loads(a["data"])]
+        assert {a["key"] for a in tables} == {tables[0]["key"]} and tables[0]["key"].startswith("batch-"), tables
+        assert len(tables) >= 1 + len(CALLS)  # at ingest, then after each report
+        rows = json.loads(max(tables, key=lambda a: a["created"])["data"])
         assert sorted(r["recording"] for r in rows) == sorted(CALLS)
         assert all(r["status"] == "reported" and "/reports/" in r["report"] for r in rows), rows
         by_name = {r["recording"]: r for r in rows}
