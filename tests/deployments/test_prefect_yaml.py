@@ -140,3 +140,33 @@ def test_deploy_with_the_yaml_and_a_worker_runs_a_deployment(
             asyncio.run(check())
     finally:
         server.stop()
+
+
+def test_the_local_prefect_server_runs_on_postgresql(tmp_path: Path, pg_dsn: str) -> None:
+    """`callscope serve --with-server` with CALLSCOPE_PREFECT_DATABASE_URL: Prefect's own state in PostgreSQL."""
+    import uuid
+
+    import httpx
+
+    psycopg = pytest.importorskip("psycopg", reason="the `postgres` extra is not installed")
+    from deployments.server import PrefectServer
+
+    name = f"prefect_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_dsn.replace("postgresql://", "postgresql+asyncpg://", 1).rsplit("/", 1)[0] + f"/{name}"
+    server = PrefectServer(tmp_path / "prefect", port=free_port(), database_url=url)
+    try:
+        try:
+            server.start()
+        except RuntimeError as exc:
+            pytest.fail(f"the Prefect server did not start on PostgreSQL: {exc}")
+        created = httpx.post(f"{server.api_url}/flows/", json={"name": "callscope-on-postgres"}, timeout=30)
+        assert created.status_code in (200, 201), created.text
+    finally:
+        server.stop()
+    with psycopg.connect(pg_dsn.rsplit("/", 1)[0] + f"/{name}") as conn:  # written there, not to SQLite
+        assert conn.execute("SELECT name FROM flow").fetchall() == [("callscope-on-postgres",)]
+    assert not list((tmp_path / "prefect").glob("*.db"))
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
