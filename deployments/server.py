@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.embedded import answers, die_with_parent, port_free, wait_ready
+from flows.embedded import answers, die_with_parent, port_free, stop_child, wait_ready
 from flows.receiver import free_port
 
 
@@ -62,15 +62,4 @@ class PrefectServer:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM, then SIGINT, then SIGKILL (a server mid-shutdown may ignore the first for a while)."""
-        proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-        proc.kill()
-        proc.wait()
+        stop_child(self.process, timeout, (signal.SIGTERM, signal.SIGINT))

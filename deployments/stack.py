@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from connectors.symbl import SymblSettings
-from flows.embedded import EmbeddedEngine, answers, die_with_parent, port_free, wait_ready
+from flows.embedded import EmbeddedEngine, answers, die_with_parent, port_free, stop_child, wait_ready
 from flows.receiver import free_port
 from flows.settings import PipelineSettings
 
@@ -56,13 +56,7 @@ class Receiver:
         return self.url
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_child(self.process, 15)
 
 
 def serve_command(*, with_server: bool, console: Console) -> int:

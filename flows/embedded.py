@@ -61,6 +61,23 @@ def wait_ready(
     raise RuntimeError(f"{what} did not become ready in {timeout:.0f}s; see {log_path}")
 
 
+def stop_child(
+    process: subprocess.Popen[bytes] | None, timeout: float, signals: tuple[int, ...] = (signal.SIGTERM,)
+) -> None:
+    """Ask a child to stop with each signal in turn, ``timeout`` seconds each, then kill it."""
+    if process is None or process.poll() is not None:
+        return
+    for sig in signals:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()
+
+
 def answers(url: str) -> bool:
     """True if GET ``url`` answers 200."""
     try:
@@ -127,11 +144,4 @@ class EmbeddedEngine:
             return b"ready in" in fh.read()
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_child(self.process, timeout)

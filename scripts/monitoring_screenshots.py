@@ -45,14 +45,6 @@ PAGES = {  # file name → (UI path, what it shows); {placeholders} are filled f
 }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Sink(BaseHTTPRequestHandler):
     received: ClassVar[list[bytes]] = []
 
@@ -150,6 +142,8 @@ def photograph(ui: str, out: Path, ids: dict[str, str]) -> None:
 
 
 def main() -> int:
+    from flows.receiver import free_port
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args()

@@ -17,12 +17,12 @@ import httpx
 import pytest
 
 from storage import RequestStatus, open_repository
+from tests.deployments.conftest import EXAMPLES
 from tests.engine.conftest import need_engine_extra
 from tests.flows.test_cli_run import holders
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CALLS = ("phone-call-8k.mp3", "sales-call-stereo.mp3", "support-call-mono.mp3")
 
 
