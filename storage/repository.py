@@ -59,7 +59,6 @@ class RequestFilter:
     statuses: frozenset[RequestStatus] | None = None
     job_id: str | None = None
     conversation_id: str | None = None
-    webhook_token: str | None = None
     recording_id: str | None = None
     limit: int | None = None
     """With a limit, the oldest (by requested_at, then id) come first."""
@@ -69,7 +68,6 @@ class RequestFilter:
         fields = {
             "job_id": self.job_id,
             "conversation_id": self.conversation_id,
-            "webhook_token": self.webhook_token,
             "recording_id": self.recording_id,
         }
         return {k: v for k, v in fields.items() if v is not None}
@@ -278,10 +276,6 @@ class Repository(ABC):
 
     async def by_job_id(self, job_id: str) -> Request | None:
         found = await self._find_requests(RequestFilter(job_id=job_id, limit=1))
-        return found[0] if found else None
-
-    async def by_webhook_token(self, token: str) -> Request | None:
-        found = await self._find_requests(RequestFilter(webhook_token=token, limit=1))
         return found[0] if found else None
 
     async def by_conversation_id(self, conversation_id: str) -> list[Request]:

@@ -21,7 +21,7 @@ from storage.models import (
 from storage.repository import DEFAULT_CAP, Capabilities, Repository, RequestFilter, claimed
 
 try:
-    from pymongo import ASCENDING, AsyncMongoClient, ReplaceOne
+    from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
     from pymongo.asynchronous.client_session import AsyncClientSession
     from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 except ImportError as exc:  # pragma: no cover - exercised through the registry's message
@@ -169,7 +169,18 @@ class MongoRepository(Repository):
             if not pending:
                 return []
             out = [req.model_copy(update=claimed(req, now)) for req in pending]
-            ops = [ReplaceOne({"_id": r.id, "version": r.version - 1}, _request_doc(r)) for r in out]
+            entry = {"status": RequestStatus.SUBMITTING.value, "at": now, "note": "claimed"}
+            ops = [
+                UpdateOne(
+                    {"_id": r.id, "version": r.version - 1},
+                    {
+                        "$set": {"status": entry["status"], "updated_at": now, "idempotency_key": r.idempotency_key},
+                        "$inc": {"attempts": 1, "version": 1},
+                        "$push": {"history": entry},
+                    },
+                )
+                for r in out
+            ]
             result = await self.requests.bulk_write(ops, ordered=False, session=session)
             if result.matched_count != len(out):  # cannot happen inside the transaction; abort rather than guess
                 raise TransientStorageError(f"mongodb: claim matched {result.matched_count} of {len(out)}")

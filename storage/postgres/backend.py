@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, Text, cast, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -41,7 +41,9 @@ class PostgresRepository(SqlRepository):
                 "PostgreSQL storage needs the `postgres` extra: pip install 'callscope[postgres]'"
             ) from exc
         parsed = make_url(url).set(drivername="postgresql+psycopg")
-        self.engine = create_async_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping (a round trip per transaction): a connection the server dropped fails its transaction with
+        # connection_invalidated, which _tx raises as TransientStorageError, and the caller's retry gets a new one.
+        self.engine = create_async_engine(parsed, pool_size=pool_size, max_overflow=10)
 
     async def _lock_schema(self, conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
@@ -49,14 +51,14 @@ class PostgresRepository(SqlRepository):
     async def _lock_admission(self, conn: AsyncConnection) -> None:
         await conn.execute(select(T.admission.c.id).where(T.admission.c.id == 1).with_for_update())
 
-    def _pending_ids(self, n: int) -> Select[Any]:
+    def _pending_ids(self, n: ColumnElement[Any]) -> Select[Any]:
         return super()._pending_ids(n).with_for_update(skip_locked=True)
 
     def _random_key(self) -> ColumnElement[Any]:
         return func.replace(cast(func.gen_random_uuid(), Text), "-", "")
 
-    def _append_history(self, entry_json: str) -> ColumnElement[Any]:
-        return T.requests.c.history.op("||")(cast(literal(f"[{entry_json}]", Text), JSONB))
+    def _append_history(self, entry: ColumnElement[Any]) -> ColumnElement[Any]:
+        return T.requests.c.history.op("||")(cast(entry, JSONB))
 
 
 def open_repository(url: str, *, cap: int = DEFAULT_CAP) -> PostgresRepository:

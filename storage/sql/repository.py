@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -45,7 +46,8 @@ def _request_row(req: Request) -> dict[str, Any]:
 
 
 def to_request(row: Any) -> Request:
-    return Request.model_validate(dict(row._mapping))
+    """A Request from a result row or a mapping of column name to value."""
+    return Request.model_validate(row if isinstance(row, dict) else dict(row._mapping))
 
 
 class SqlRepository(Repository):
@@ -72,7 +74,7 @@ class SqlRepository(Repository):
     async def _lock_admission(self, conn: AsyncConnection) -> None:
         """Serialise claimers (default: nothing beyond the transaction)."""
 
-    def _pending_ids(self, n: int) -> Select[Any]:
+    def _pending_ids(self, n: ColumnElement[Any]) -> Select[Any]:
         """The ids of the ``n`` oldest pending requests (PostgreSQL adds FOR UPDATE SKIP LOCKED)."""
         c = T.requests.c
         return select(c.id).where(c.status == RequestStatus.PENDING.value).order_by(c.requested_at, c.id).limit(n)
@@ -81,9 +83,32 @@ class SqlRepository(Repository):
         """A fresh random hex idempotency key per row, computed by the database."""
         raise NotImplementedError
 
-    def _append_history(self, entry_json: str) -> ColumnElement[Any]:
-        """``history`` with one more entry (a JSON object given as text), computed by the database."""
+    def _append_history(self, entry: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``history`` with one more entry, given as a JSON array of that one entry in text, computed by the
+        database."""
         raise NotImplementedError
+
+    @functools.cached_property
+    def _active_count(self) -> Select[Any]:
+        return select(func.count()).where(T.requests.c.status.in_([s.value for s in ACTIVE]))
+
+    @functools.cached_property
+    def _claim_statement(self) -> Any:
+        """The claim's UPDATE … RETURNING, built once (parameters: headroom, now, entry)."""
+        c = T.requests.c
+        return (
+            update(T.requests)
+            .where(c.id.in_(self._pending_ids(bindparam("headroom", type_=Integer)).scalar_subquery()))
+            .values(
+                status=RequestStatus.SUBMITTING.value,
+                attempts=c.attempts + 1,
+                version=c.version + 1,
+                updated_at=bindparam("now", type_=c.updated_at.type),
+                idempotency_key=self._random_key(),
+                history=self._append_history(bindparam("entry", type_=Text)),
+            )
+            .returning(*T.requests.c)
+        )
 
     async def setup(self) -> None:
         async with self._tx() as conn:
@@ -146,30 +171,15 @@ class SqlRepository(Repository):
 
     async def _claim(self, limit: int, now: datetime) -> list[Request]:
         """One set-based UPDATE … RETURNING inside a transaction that counts active requests first."""
-        c = T.requests.c
         entry = StatusChange(status=RequestStatus.SUBMITTING, at=now, note="claimed").model_dump_json()
         async with self._tx() as conn:
             await self._lock_admission(conn)
-            active = (
-                await conn.execute(select(func.count()).where(c.status.in_([s.value for s in ACTIVE])))
-            ).scalar_one()
+            active = (await conn.execute(self._active_count)).scalar_one()
             headroom = min(limit, self.cap - int(active))
             if headroom <= 0:
                 return []
-            stmt = (
-                update(T.requests)
-                .where(c.id.in_(self._pending_ids(headroom).scalar_subquery()))
-                .values(
-                    status=RequestStatus.SUBMITTING.value,
-                    attempts=c.attempts + 1,
-                    version=c.version + 1,
-                    updated_at=now,
-                    idempotency_key=self._random_key(),
-                    history=self._append_history(entry),
-                )
-                .returning(*T.requests.c)
-            )
-            rows = (await conn.execute(stmt)).all()
+            params = {"headroom": headroom, "now": now, "entry": f"[{entry}]"}
+            rows = (await conn.execute(self._claim_statement, params)).all()
         return sorted((to_request(r) for r in rows), key=lambda r: (r.requested_at, r.id))
 
     async def _replace_items(
