@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,20 @@ class EngineSettings(BaseSettings):
         description="Speech model: tiny.en (bundled), base (bundled, multilingual) or a faster-whisper model path "
         "or name (names download from Hugging Face, so only with internet).",
     )
+    phone_enhancement: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="mode=phone: pre-emphasis and bandwidth extension of 8 kHz audio before recognition. auto: on "
+        "for tiny.en, where it lowered WER on 8 kHz calls, off for other models (base did not gain; "
+        "benchmarks/RESULTS.md).",
+    )
+    audio_window_seconds: float = Field(
+        default=120.0,
+        ge=30,
+        le=3600,
+        description="Audio is recognised in windows of this length (cut in a pause), so memory stays flat however "
+        "long the recording. Longer windows cost memory (≈ +180 MB peak at 300 s), shorter ones re-recognise "
+        "their 20-s margins more often.",
+    )
     report_expiry_default: int = Field(
         default=30 * 86400, ge=0, description="Default summaryURLExpiresIn of report links (s; 0 = never)."
     )
@@ -101,6 +116,16 @@ class EngineSettings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'engine.db').resolve()}"
+
+    @property
+    def enhance_phone_audio(self) -> bool:
+        """Whether mode=phone enhances the audio for the configured model."""
+        return self.phone_enhancement == "on" or (self.phone_enhancement == "auto" and self.asr_model == "tiny.en")
+
+    @property
+    def english_only_asr(self) -> bool:
+        """Whether the speech model is English-only (tiny.en and any model named *.en)."""
+        return self.asr_model.endswith(".en")
 
     @property
     def media_dir(self) -> Path:

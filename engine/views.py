@@ -7,7 +7,7 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.language.analytics import analytics
+from engine.language.analytics import analytics, speech
 
 
 def messages(body: dict[str, Any], *, verbose: bool, sentiment: bool) -> list[dict[str, Any]]:
@@ -112,8 +112,10 @@ def apply_speaker_events(body: dict[str, Any], events: list[dict[str, Any]]) -> 
     timing = [
         {
             "speaker": m["from"]["id"],
-            "start": m["timeOffset"],
-            "end": m["timeOffset"] + m["duration"],
+            "spans": speech(
+                [(w["timeOffset"], w["timeOffset"] + w["duration"]) for w in m.get("words", [])],
+                (m["timeOffset"], m["timeOffset"] + m["duration"]),
+            ),
             "wordCount": len(m["text"].split()),
         }
         for m in out["messages"]

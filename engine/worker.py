@@ -4,7 +4,9 @@ is resumed by the next worker that looks."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -137,6 +139,7 @@ class Worker:
         finally:
             renewing.set()
             thread.join()
+            _release_memory()
         return True
 
     def run(self) -> None:
@@ -156,6 +159,14 @@ class Worker:
             except Exception:
                 log.exception("worker %s: queue error", self.name)
                 self.stopping.wait(1.0)
+
+
+def _release_memory() -> None:
+    """Give the memory a finished job freed back to the system (glibc keeps it otherwise, and a worker that ran a
+    long call would hold its peak for ever)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _die_with_parent() -> None:

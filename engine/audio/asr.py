@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.audio.phone import enhance
+
 # SHA-256 of model.bin: tiny.en as published by Systran/faster-whisper-tiny.en, base joined from its two parts.
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 BASE_SHA256_PREFIX, BASE_SHA256_SUFFIX = "d01c3014", "0a6a9"
@@ -81,8 +83,13 @@ def load(name: str, cache_dir: str, threads: int) -> tuple[Any, bool]:
     return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads), english_only
 
 
-def recognise(model: Any, audio: np.ndarray, *, language: str | None, vocabulary: list[str], phone: bool) -> list[Word]:
-    """Words with times (s) and probabilities, VAD-filtered."""
+def recognise(
+    model: Any, audio: np.ndarray, *, language: str | None, vocabulary: list[str], phone: bool, enhance_phone: bool
+) -> list[Word]:
+    """Words with times (s) and probabilities, VAD-filtered; ``phone``: telephone audio, split at shorter pauses
+    and, with ``enhance_phone``, enhanced first (:mod:`engine.audio.phone`)."""
+    if phone and enhance_phone:
+        audio = enhance(audio)
     segments, _info = model.transcribe(
         audio,
         language=language,

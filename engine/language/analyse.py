@@ -16,16 +16,18 @@ from typing import Any
 
 from engine.ids import derived_id
 from engine.language import entities, insights, sentiment, summary, topics, trackers
-from engine.language.analytics import analytics
+from engine.language.analytics import analytics, speech
 from engine.language.dates import iso
 from engine.language.models import Models
 from engine.language.units import parse
 
 
 def join(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One transcript from the parts, each shifted by the length of those before it."""
+    """One transcript from the parts, each shifted by the length of those before it (audio parts' waveform peaks
+    joined in the same order)."""
     members: dict[str, dict[str, Any]] = {}
     messages: list[dict[str, Any]] = []
+    peaks: list[float] = []
     offset = 0.0
     for part in parts:
         for member in part["members"]:
@@ -38,7 +40,8 @@ def join(parts: list[dict[str, Any]]) -> dict[str, Any]:
             ]
             messages.append(shifted)
         offset += part["duration"]
-    return {"duration": offset, "members": list(members.values()), "messages": messages}
+        peaks += part.get("peaks", [])
+    return {"duration": offset, "members": list(members.values()), "messages": messages, "peaks": peaks}
 
 
 def apply_members(transcript: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -155,7 +158,11 @@ def analyse(
         found_entities += entities.named(parsed, messages, start, offset)
 
     timing = [
-        {"speaker": m["speaker"], "start": m["start"], "end": m["end"], "wordCount": len(m["text"].split())}
+        {
+            "speaker": m["speaker"],
+            "spans": speech([(w["start"], w["end"]) for w in m.get("words", [])], (m["start"], m["end"])),
+            "wordCount": len(m["text"].split()),
+        }
         for m in transcript["messages"]
     ]
     end_seconds = max([transcript["duration"], *(m["end"] for m in transcript["messages"])])

@@ -34,16 +34,30 @@ def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
     return out
 
 
+def speech(words: list[Interval], message: Interval, bridge: float = 0.5) -> list[Interval]:
+    """When a message's speaker was talking: its words' spans with pauses shorter than ``bridge`` s closed, so
+    overlap between speakers is measured where both were actually speaking (per-channel audio recognises each
+    speaker on their own channel, so these spans can truly overlap); the message's span when it has no words."""
+    spans: list[Interval] = []
+    for start, end in union(words):
+        if spans and start - spans[-1][1] < bridge:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans or [message]
+
+
 def _pct(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 3) if whole > 0 else 0.0
 
 
 def analytics(messages: list[dict[str, Any]], members: list[dict[str, Any]], duration: float) -> dict[str, Any]:
-    """``messages`` carry ``speaker`` (member id), ``start``/``end`` (s) and ``wordCount``."""
+    """``messages`` carry ``speaker`` (member id), ``spans`` (when they spoke, see :func:`speech`) and
+    ``wordCount``."""
     spans: dict[str, list[Interval]] = {m["id"]: [] for m in members}
     words: dict[str, int] = {m["id"]: 0 for m in members}
     for message in messages:
-        spans.setdefault(message["speaker"], []).append((message["start"], message["end"]))
+        spans.setdefault(message["speaker"], []).extend(message["spans"])
         words[message["speaker"]] = words.get(message["speaker"], 0) + message["wordCount"]
     everyone = [i for s in spans.values() for i in s]
     talk = length(everyone)

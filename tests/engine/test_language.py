@@ -98,8 +98,8 @@ def test_analytics_arithmetic() -> None:
 
     members = [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]
     timing = [
-        {"speaker": "a", "start": 0.0, "end": 10.0, "wordCount": 20},
-        {"speaker": "b", "start": 8.0, "end": 14.0, "wordCount": 10},
+        {"speaker": "a", "spans": [(0.0, 10.0)], "wordCount": 20},
+        {"speaker": "b", "spans": [(8.0, 14.0)], "wordCount": 10},
     ]
     result = analytics(timing, members, 20.0)
     metrics = {m["type"]: m for m in result["metrics"]}
@@ -108,6 +108,14 @@ def test_analytics_arithmetic() -> None:
     a = result["members"][0]
     assert a["talkTime"] == {"percentage": round(1000 / 14, 3), "seconds": 10.0}
     assert a["pace"]["wpm"] == 120 and a["overlap"]["overlappingMembers"][0]["seconds"] == 2.0
+
+
+def test_speech_spans_close_short_pauses_only() -> None:
+    from engine.language.analytics import speech
+
+    words = [(0.0, 0.4), (0.5, 1.0), (2.0, 2.5), (2.6, 3.0)]
+    assert speech(words, (0.0, 3.0)) == [(0.0, 1.0), (2.0, 3.0)]  # the 1-s pause is not talk
+    assert speech([], (4.0, 6.0)) == [(4.0, 6.0)]  # text messages: the message's own span
 
 
 def test_parts_join_with_continuous_offsets() -> None:
@@ -129,3 +137,23 @@ def test_parts_join_with_continuous_offsets() -> None:
     joined = join([part, part])
     assert joined["duration"] == 60.0 and [m["start"] for m in joined["messages"]] == [1.0, 31.0]
     assert joined["messages"][1]["words"][0]["start"] == 31.0 and len(joined["members"]) == 1
+
+
+def test_per_channel_messages_are_not_chopped_by_an_interruption() -> None:
+    from engine.audio.asr import Word
+    from engine.audio.pipeline import Said, messages_from
+
+    def said(speaker: str, text: str, start: float) -> list[Said]:
+        return [Said(Word(w, start + 0.4 * i, start + 0.4 * i + 0.3, 0.9), speaker) for i, w in enumerate(text.split())]
+
+    # A talks; B cuts in briefly while A goes on; after A stops, B answers in a pause.
+    words = said("a", "please include the security documents for our legal team.", 0.0)
+    words += said("b", "sure thing", 1.25) + said("b", "I will send them today.", 5.0)
+    messages = messages_from(words, per_channel=True)
+    assert [(m["speaker"], m["text"]) for m in messages] == [
+        ("a", "please include the security documents for our legal team."),
+        ("b", "sure thing"),
+        ("b", "I will send them today."),
+    ]
+    # On a mono mix the same words are one stream: every change of speaker ends a message.
+    assert len(messages_from(words)) > 3
