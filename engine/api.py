@@ -8,19 +8,20 @@ import contextlib
 import functools
 import hashlib
 import hmac
-import html
 import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -41,6 +42,7 @@ from engine.params import (
     parse_body,
     parse_query,
 )
+from engine.report import page as report_page
 from engine.settings import EngineSettings
 from engine.webhooks import deliver_forever
 
@@ -258,6 +260,7 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
 
     async def audio_file(request: Request, cid: str | None) -> JSONResponse:
         params = parse_query(AudioParams, list(request.query_params.multi_items()))
+        check_language(params.language_code)
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type and content_type not in media.AUDIO_TYPES | {"application/octet-stream"}:
             raise BadRequest(
@@ -288,6 +291,14 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         """Append an audio file to a conversation."""
         return await audio_file(request, cid)
 
+    def check_language(code: str) -> None:
+        """Refuse up front what the configured speech model cannot do (the worker checks again)."""
+        if settings.english_only_asr and not code.lower().startswith("en"):
+            raise BadRequest(
+                f'"languageCode" {code} needs a multilingual speech model; this engine runs {settings.asr_model}, '
+                "which is English-only (CALLSCOPE_ENGINE_ASR_MODEL=base covers Whisper's languages)"
+            )
+
     async def audio_url(request: Request, cid: str | None) -> JSONResponse:
         body = await json_body(request)
         if isinstance(body, dict):  # the tutorial's form: diarization parameters in the query of a URL submission
@@ -296,6 +307,7 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
                     raw = request.query_params[key]
                     body[key] = raw == "true" if raw in ("true", "false") else raw
         params = parse_body(AudioUrlParams, body)
+        check_language(params.language_code)
         if (earlier := await replayed(request)) is not None:
             return earlier
         try:
@@ -678,6 +690,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
     def sign(value: str) -> str:
         return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
+    app.mount("/reports/static", StaticFiles(directory=Path(report_page.__file__).parent / "static"), name="static")
+
     @app.post(conv + "/experiences", tags=["experience"])
     async def post_experience(cid: str, request: Request) -> JSONResponse:
         options = parse_body(ExperienceBody, await json_body(request))
@@ -686,6 +700,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
             raise BadRequest("video-summary is not supported by this engine; use audio-summary")
         if options.enable_custom_domain:
             raise BadRequest("enableCustomDomain is not supported by this engine")
+        if problem := report_page.check_look(options.model_dump(by_alias=True)):
+            raise BadRequest(problem)
         submitted = [j.media_url for j in await db(store.jobs_of, cid) if j.media_url]
         if options.name == "audio-summary":
             if row["source"] != "audio":
@@ -702,8 +718,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         token = f"{experience_id}.{sign(experience_id + cid)}"
         return JSONResponse({"name": options.name, "url": f"{settings.base_url}/reports/{cid}?t={token}"})
 
-    @app.get("/reports/{cid}", include_in_schema=False)
-    async def report(cid: str, t: str = "") -> HTMLResponse:
+    async def experience_for(cid: str, t: str) -> tuple[dict[str, Any] | None, HTMLResponse | None]:
+        """The experience a report link names, or the 403 page: unknown, tampered or expired."""
         experience_id, _, signature = t.partition(".")
         found = await db(store.experience, experience_id) if experience_id else None
         if (
@@ -711,13 +727,45 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
             or found["conversation_id"] != cid
             or not hmac.compare_digest(signature, sign(experience_id + cid))
         ):
-            return HTMLResponse(_refused("This report link is not valid."), status_code=403)
+            return None, _page(403, "This report link is not valid", "Check that the link was copied whole.")
         if found["expires_at"] is not None and found["expires_at"] < time.time():
-            return HTMLResponse(_refused("This report link has expired; ask for a new one."), status_code=403)
+            return None, _page(403, "This report link has expired", "Ask for a new link to this conversation.")
+        return found, None
+
+    @app.get("/reports/{cid}", include_in_schema=False)
+    async def report(cid: str, t: str = "") -> HTMLResponse:
+        found, refusal = await experience_for(cid, t)
+        if found is None:
+            return refusal  # type: ignore[return-value]
         body = await db(store.analysis, cid)
         if body is None:
-            return HTMLResponse(_refused("This conversation is still being processed."), status_code=404)
-        return HTMLResponse(_report(cid, body, found["body"]))
+            return _page(404, "Not ready yet", "This conversation is still being processed; try again shortly.")
+        look = found["body"]
+        parts = await db(store.transcripts, cid)
+        jobs = [j for j in await db(store.jobs_of, cid) if j.kind in ("audio_file", "audio_url")]
+        audio_src = None
+        if look.get("name") == "audio-summary" and jobs:
+            audio_src = look.get("audioUrl") or jobs[0].media_url or f"/reports/{cid}/audio?t={t}"
+        page = report_page.render(
+            body,
+            {**look, "readOnly": look.get("readOnly")},
+            audio_src=audio_src,
+            peaks=[p for part in parts for p in part.get("peaks", [])],
+            duration=sum(part["duration"] for part in parts),
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+
+    @app.get("/reports/{cid}/audio", include_in_schema=False)
+    async def report_audio(cid: str, t: str = "") -> Response:
+        """The uploaded recording, for the report page's player (byte ranges, so it can seek)."""
+        found, refusal = await experience_for(cid, t)
+        if found is None:
+            return refusal  # type: ignore[return-value]
+        uploads = [j.media_path for j in await db(store.jobs_of, cid) if j.kind == "audio_file" and j.media_path]
+        head = await db(_head, uploads[0]) if uploads else None
+        if head is None:
+            return _page(404, "No recording", "The recording of this conversation is not stored by the engine.")
+        return FileResponse(uploads[0], media_type=_audio_type(head))
 
     return app
 
@@ -726,38 +774,24 @@ def _without_query(url: str | None) -> str:
     return urlsplit(url or "")._replace(query="", fragment="").geturl()
 
 
-def _refused(reason: str) -> str:
-    return f"<!doctype html><title>Report unavailable</title><h1>Report unavailable</h1><p>{html.escape(reason)}</p>"
+def _head(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(12)
+    except FileNotFoundError:
+        return None
 
 
-def _report(cid: str, body: dict[str, Any], look: dict[str, Any]) -> str:
-    """A plain server-rendered report: trackers, speakers, insights and the transcript, white-labelled."""
-    e = html.escape
-    colors = look.get("color") or {}
-    font = (look.get("font") or {}).get("family", "system-ui")
-    rows = "".join(
-        f"<tr><td>{e(m['name'])}</td><td>{m['talkTime']['seconds']:.1f} s ({m['talkTime']['percentage']:.0f} %)</td>"
-        f"<td>{m['pace']['wpm']} wpm</td></tr>"
-        for m in body["analytics"]["members"]
-    )
-    trackers = "".join(
-        f"<li><b>{e(t['name'])}</b>: " + ", ".join(e(x["value"]) for x in t["matches"]) + "</li>"
-        for t in body["trackers"]
-    )
-    insight_items = "".join(f"<li>[{e(i['type'])}] {e(i['text'])}</li>" for i in body["insights"])
-    transcript = "".join(
-        f"<p><b>{e(m['from']['name'])}</b> <small>{m['timeOffset']:.1f} s</small> {e(m['text'])}</p>"
-        for m in body["messages"]
-    )
-    logo = f'<img src="{e(look["logo"])}" alt="logo" height="32">' if look.get("logo") else ""
-    favicon = f'<link rel="icon" href="{e(look["favicon"])}">' if look.get("favicon") else ""
-    return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Conversation {e(cid)}</title>{favicon}"
-        f"<style>body{{font-family:{e(font)},sans-serif;background:{e(colors.get('background', '#ffffff'))};"
-        "max-width:60rem;margin:auto;padding:1rem;color:#1a1a1a}</style></head><body>"
-        f"<header>{logo}<h1>Trackers &amp; Analytics</h1></header>"
-        f"<h2>Trackers</h2><ul>{trackers or '<li>none</li>'}</ul>"
-        f"<h2>Speakers</h2><table><tr><th>Speaker</th><th>Talk time</th><th>Pace</th></tr>{rows}</table>"
-        f"<h2>Insights</h2><ul>{insight_items or '<li>none</li>'}</ul>"
-        f"<h2>Transcript</h2>{transcript}</body></html>"
-    )
+def _audio_type(head: bytes) -> str:
+    """The media type of a stored upload from its first bytes (uploads are stored without a name)."""
+    known = {b"RIFF": "audio/wav", b"ID3": "audio/mpeg", b"fLaC": "audio/flac", b"OggS": "audio/ogg"}
+    for magic, kind in known.items():
+        if head.startswith(magic):
+            return kind
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    return "audio/mpeg" if head[:1] == b"\xff" else "application/octet-stream"
+
+
+def _page(status: int, title: str, reason: str) -> HTMLResponse:
+    return HTMLResponse(report_page.refused(title, reason), status_code=status, headers={"Cache-Control": "no-store"})
