@@ -56,6 +56,8 @@ class Workers:
         self.monitor = threading.Thread(target=self._watch, daemon=True)
 
     def _spawn(self, index: int) -> None:
+        if self.settings.worker_malloc_arenas:  # read by glibc at process start: set before the worker is started
+            os.environ.setdefault("MALLOC_ARENA_MAX", str(self.settings.worker_malloc_arenas))
         process = self.context.Process(target=worker_main, args=(self.settings, index), name=f"engine-worker-{index}")
         process.start()
         self.processes[index] = process

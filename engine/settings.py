@@ -92,6 +92,13 @@ class EngineSettings(BaseSettings):
         "long the recording. Longer windows cost memory (≈ +180 MB peak at 300 s), shorter ones re-recognise "
         "their 20-s margins more often.",
     )
+    worker_malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas per worker process (MALLOC_ARENA_MAX; an explicit MALLOC_ARENA_MAX in the "
+        "environment wins). glibc's default, 8 per core, let CTranslate2's and ONNX Runtime's threads fragment the "
+        "heap: 2 lowered a 15-minute base job's peak RSS from 1.6 to 1.4 GB. 0 keeps glibc's default.",
+    )
     report_expiry_default: int = Field(
         default=30 * 86400, ge=0, description="Default summaryURLExpiresIn of report links (s; 0 = never)."
     )
