@@ -88,8 +88,8 @@ class EngineSettings(BaseSettings):
         default=120.0,
         ge=30,
         le=3600,
-        description="Audio is recognised in windows of this length (cut in a pause), so memory stays flat however "
-        "long the recording. Longer windows cost memory (≈ +180 MB peak at 300 s), shorter ones re-recognise "
+        description="Audio is recognised in windows of this length (cut in a pause), so recognition's memory does "
+        "not grow with the recording. Longer windows cost memory (≈ +180 MB peak at 300 s), shorter ones re-recognise "
         "their 20-s margins more often.",
     )
     worker_malloc_arenas: int = Field(
