@@ -132,10 +132,11 @@ def test_deploy_with_the_yaml_and_a_worker_runs_a_deployment(
                     ]  # {{ $PWD }} resolved when deploying
                 automations = await client.read_automations()
                 assert len(automations) == sum(len(y.get("triggers", [])) for y in _declared().values())
-                # The scheduler may have added scheduled runs of the scheduled deployments; the worker ran the rest.
+                # Besides the run asked for, the scheduler and the triggers may add runs of other deployments (due
+                # ones the worker also runs): the SLA run must be there, and everything the worker ran completed.
                 ran = [r for r in await client.read_flow_runs() if r.state is None or not r.state.is_scheduled()]
-                assert [r.deployment_id for r in ran] == [deployments["sla"].id], ran
-                assert ran[0].state is not None and ran[0].state.is_completed(), ran[0].state
+                assert deployments["sla"].id in [r.deployment_id for r in ran], ran
+                assert all(r.state is not None and r.state.is_completed() for r in ran), [r.state for r in ran]
 
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             asyncio.run(check())
