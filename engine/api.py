@@ -260,7 +260,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
 
     async def audio_file(request: Request, cid: str | None) -> JSONResponse:
         params = parse_query(AudioParams, list(request.query_params.multi_items()))
-        check_language(params.language_code)
+        if problem := settings.language_refusal(params.language_code):
+            raise BadRequest(problem)
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type and content_type not in media.AUDIO_TYPES | {"application/octet-stream"}:
             raise BadRequest(
@@ -291,14 +292,6 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         """Append an audio file to a conversation."""
         return await audio_file(request, cid)
 
-    def check_language(code: str) -> None:
-        """Refuse up front what the configured speech model cannot do (the worker checks again)."""
-        if settings.english_only_asr and not code.lower().startswith("en"):
-            raise BadRequest(
-                f'"languageCode" {code} needs a multilingual speech model; this engine runs {settings.asr_model}, '
-                "which is English-only (CALLSCOPE_ENGINE_ASR_MODEL=base covers Whisper's languages)"
-            )
-
     async def audio_url(request: Request, cid: str | None) -> JSONResponse:
         body = await json_body(request)
         if isinstance(body, dict):  # the tutorial's form: diarization parameters in the query of a URL submission
@@ -307,7 +300,8 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
                     raw = request.query_params[key]
                     body[key] = raw == "true" if raw in ("true", "false") else raw
         params = parse_body(AudioUrlParams, body)
-        check_language(params.language_code)
+        if problem := settings.language_refusal(params.language_code):
+            raise BadRequest(problem)
         if (earlier := await replayed(request)) is not None:
             return earlier
         try:
@@ -718,7 +712,7 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
         token = f"{experience_id}.{sign(experience_id + cid)}"
         return JSONResponse({"name": options.name, "url": f"{settings.base_url}/reports/{cid}?t={token}"})
 
-    async def experience_for(cid: str, t: str) -> tuple[dict[str, Any] | None, HTMLResponse | None]:
+    async def experience_for(cid: str, t: str) -> dict[str, Any] | HTMLResponse:
         """The experience a report link names, or the 403 page: unknown, tampered or expired."""
         experience_id, _, signature = t.partition(".")
         found = await db(store.experience, experience_id) if experience_id else None
@@ -727,16 +721,16 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
             or found["conversation_id"] != cid
             or not hmac.compare_digest(signature, sign(experience_id + cid))
         ):
-            return None, _page(403, "This report link is not valid", "Check that the link was copied whole.")
+            return _page(403, "This report link is not valid", "Check that the link was copied whole.")
         if found["expires_at"] is not None and found["expires_at"] < time.time():
-            return None, _page(403, "This report link has expired", "Ask for a new link to this conversation.")
-        return found, None
+            return _page(403, "This report link has expired", "Ask for a new link to this conversation.")
+        return found
 
     @app.get("/reports/{cid}", include_in_schema=False)
     async def report(cid: str, t: str = "") -> HTMLResponse:
-        found, refusal = await experience_for(cid, t)
-        if found is None:
-            return refusal  # type: ignore[return-value]
+        found = await experience_for(cid, t)
+        if isinstance(found, HTMLResponse):
+            return found
         body = await db(store.analysis, cid)
         if body is None:
             return _page(404, "Not ready yet", "This conversation is still being processed; try again shortly.")
@@ -748,7 +742,7 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
             audio_src = look.get("audioUrl") or jobs[0].media_url or f"/reports/{cid}/audio?t={t}"
         page = report_page.render(
             body,
-            {**look, "readOnly": look.get("readOnly")},
+            look,
             audio_src=audio_src,
             peaks=[p for part in parts for p in part.get("peaks", [])],
             duration=sum(part["duration"] for part in parts),
@@ -758,9 +752,9 @@ def create_app(settings: EngineSettings, store: Store, key: str) -> FastAPI:
     @app.get("/reports/{cid}/audio", include_in_schema=False)
     async def report_audio(cid: str, t: str = "") -> Response:
         """The uploaded recording, for the report page's player (byte ranges, so it can seek)."""
-        found, refusal = await experience_for(cid, t)
-        if found is None:
-            return refusal  # type: ignore[return-value]
+        found = await experience_for(cid, t)
+        if isinstance(found, HTMLResponse):
+            return found
         uploads = [j.media_path for j in await db(store.jobs_of, cid) if j.kind == "audio_file" and j.media_path]
         head = await db(_head, uploads[0]) if uploads else None
         if head is None:

@@ -129,10 +129,15 @@ class EngineSettings(BaseSettings):
         """Whether mode=phone enhances the audio for the configured model."""
         return self.phone_enhancement == "on" or (self.phone_enhancement == "auto" and self.asr_model == "tiny.en")
 
-    @property
-    def english_only_asr(self) -> bool:
-        """Whether the speech model is English-only (tiny.en and any model named *.en)."""
-        return self.asr_model.endswith(".en")
+    def language_refusal(self, language_code: str) -> str | None:
+        """Why the speech model cannot recognise ``language_code`` (e.g. ``fr-FR``), or None: tiny.en and any model
+        named *.en are English-only."""
+        if self.asr_model.endswith(".en") and language_code.split("-")[0].lower() != "en":
+            return (
+                f"languageCode {language_code} needs a multilingual speech model; this engine runs "
+                f"{self.asr_model}, which is English-only (CALLSCOPE_ENGINE_ASR_MODEL=base covers Whisper's languages)"
+            )
+        return None
 
     @property
     def media_dir(self) -> Path:

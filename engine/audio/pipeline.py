@@ -146,14 +146,11 @@ def _cut(found: list[list[asr.Word]], limit: float) -> float:
 def transcribe(path: str, params: dict[str, Any], conversation_id: str, settings: EngineSettings) -> dict[str, Any]:
     """The transcript of one audio file (see :mod:`engine.language.analyse` for its shape), recognised window by
     window (``settings.audio_window_seconds``, each cut in a pause) so memory does not grow with the file."""
-    model, english_only = asr.load(settings.asr_model, str(settings.data_dir / "models"), os.cpu_count() or 2)
     language_code = params.get("languageCode") or "en-US"
+    if problem := settings.language_refusal(language_code):  # checked at submission too; the setting may change
+        raise Refused(problem)
+    model = asr.load(settings.asr_model, str(settings.data_dir / "models"), os.cpu_count() or 2)
     language = language_code.split("-")[0]
-    if english_only and language != "en":
-        raise Refused(
-            f"languageCode {language_code} needs a multilingual model; the engine runs {settings.asr_model}, which "
-            "is English-only (set CALLSCOPE_ENGINE_ASR_MODEL=base)."
-        )
     vocabulary = list(params.get("customVocabulary") or [])
     phone = params.get("mode") == "phone"
     diarized = bool(params.get("enableSpeakerDiarization"))
@@ -236,7 +233,7 @@ def transcribe(path: str, params: dict[str, Any], conversation_id: str, settings
 
 def warm_up(settings: EngineSettings) -> None:
     """Load the speech model and compile resemblyzer's kernels before the first job."""
-    model, _ = asr.load(settings.asr_model, str(settings.data_dir / "models"), os.cpu_count() or 2)
+    model = asr.load(settings.asr_model, str(settings.data_dir / "models"), os.cpu_count() or 2)
     silence = np.zeros(16_000, dtype=np.float32)
     asr.recognise(model, silence, language="en", vocabulary=[], phone=True, enhance_phone=True)
     voices = diarize.Embeddings()

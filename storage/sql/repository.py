@@ -45,6 +45,11 @@ def _request_row(req: Request) -> dict[str, Any]:
     return row
 
 
+def claim_entry(now: datetime) -> str:
+    """The ``entry`` parameter of the claim statement: its history entry, as a JSON array of that one entry."""
+    return f"[{StatusChange(status=RequestStatus.SUBMITTING, at=now, note='claimed').model_dump_json()}]"
+
+
 def to_request(row: Any) -> Request:
     """A Request from a result row or a mapping of column name to value."""
     return Request.model_validate(row if isinstance(row, dict) else dict(row._mapping))
@@ -171,14 +176,13 @@ class SqlRepository(Repository):
 
     async def _claim(self, limit: int, now: datetime) -> list[Request]:
         """One set-based UPDATE … RETURNING inside a transaction that counts active requests first."""
-        entry = StatusChange(status=RequestStatus.SUBMITTING, at=now, note="claimed").model_dump_json()
         async with self._tx() as conn:
             await self._lock_admission(conn)
             active = (await conn.execute(self._active_count)).scalar_one()
             headroom = min(limit, self.cap - int(active))
             if headroom <= 0:
                 return []
-            params = {"headroom": headroom, "now": now, "entry": f"[{entry}]"}
+            params = {"headroom": headroom, "now": now, "entry": claim_entry(now)}
             rows = (await conn.execute(self._claim_statement, params)).all()
         return sorted((to_request(r) for r in rows), key=lambda r: (r.requested_at, r.id))
 

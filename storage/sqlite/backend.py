@@ -13,10 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.errors import InvalidInput, TransientStorageError
-from storage.models import Request, RequestStatus, StatusChange
+from storage.models import Request
 from storage.repository import DEFAULT_CAP, Capabilities
 from storage.sql import tables as T
-from storage.sql.repository import SqlRepository, to_request
+from storage.sql.repository import SqlRepository, claim_entry, to_request
 
 CAPABILITIES = Capabilities(
     name="sqlite",
@@ -77,7 +77,6 @@ class SqliteRepository(SqlRepository):
         round trips to aiosqlite's thread, where SQLAlchemy's adapter made about 24 (cursor, execute, description,
         fetch and close each one), which tripled the claim's time (benchmarks/RESULTS.md)."""
         count_sql, update_sql, order, fixed, processors, keys = self._claim_sql
-        entry = StatusChange(status=RequestStatus.SUBMITTING, at=now, note="claimed").model_dump_json()
         stored_now = T.requests.c.updated_at.type.process_bind_param(now, self.engine.dialect)
         async with self.engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
@@ -89,7 +88,7 @@ class SqliteRepository(SqlRepository):
                     headroom = min(limit, self.cap - int(active))
                     rows: list[Any] = []
                     if headroom > 0:
-                        values = {**fixed, "headroom": headroom, "now": str(stored_now), "entry": f"[{entry}]"}
+                        values = {**fixed, "headroom": headroom, "now": str(stored_now), "entry": claim_entry(now)}
                         async with raw.execute(update_sql, [values[name] for name in order]) as cursor:
                             rows = list(await cursor.fetchall())
                 except BaseException:
