@@ -16,6 +16,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def stamp() -> datetime:
+    """Now to the millisecond, for the times the repository records: the finest every backend keeps (BSON dates
+    hold milliseconds), so what a write returns equals what a read gives back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 class RequestStatus(StrEnum):
     """Life cycle of one async request. The provider's four are scheduled, in_progress, completed, failed."""
 

@@ -27,6 +27,7 @@ from storage.models import (
     RequestStatus,
     StatusChange,
     can_transition,
+    stamp,
     utcnow,
 )
 
@@ -163,7 +164,7 @@ class Repository(ABC):
     async def register(self, recording: NewRecording | dict[str, Any]) -> Registration:
         """Register a recording and one pending request per part; idempotent by content hash."""
         new: NewRecording = validate(NewRecording, recording)
-        now = utcnow()
+        now = stamp()
         rec = Recording(**new.model_dump(), id=new.recording_id, added_at=now)
         parts = new.parts()
         requests = [
@@ -222,7 +223,7 @@ class Repository(ABC):
                 raise IllegalTransition(f"request {request_id}: only claim() may admit a request (the cap)")
             if not can_transition(current.status, target):
                 raise IllegalTransition(f"request {request_id}: {current.status.value} → {target.value} is not allowed")
-            now = utcnow()
+            now = stamp()
             data = current.model_dump()
             data.update(updates, status=target, updated_at=now, version=current.version + 1)
             if target != current.status:
@@ -241,7 +242,7 @@ class Repository(ABC):
             raise InvalidInput(f"limit must be ≥ 0, got {limit}")
         if limit == 0:
             return []
-        return await self._claim(limit, utcnow())
+        return await self._claim(limit, stamp())
 
     async def release(self, request_id: str, reason: str | None = None) -> Request:
         """Put a claim back (the provider answered 429): submitting → pending, not counted as a failure."""
@@ -307,7 +308,7 @@ class Repository(ABC):
             )
         # The envelope is validated; the items (often thousands) are only checked to be objects, not copied.
         envelope = validate(
-            Intelligence, {"conversation_id": conversation_id, "api": api, "items": [], "fetched_at": utcnow()}
+            Intelligence, {"conversation_id": conversation_id, "api": api, "items": [], "fetched_at": stamp()}
         )
         record = envelope.model_copy(update={"items": listed})
         # An empty answer is stored as one marker item, so that "stored, empty" differs from "never stored".

@@ -4,10 +4,10 @@
 
 Two workloads: (1) store a one-hour call's intelligence (900 messages with words, 100 insights), replacing what was
 there; (2) claim 1,000 pending requests in batches of 50. Each is timed against a hand-written equivalent using the
-same driver in the same run; the ratio (repository ÷ baseline, median of --repeat runs) is the figure. Claims have two
-baselines: the naive one (its own small table, no admission serialisation, so not safe under concurrent claimers) and
-one with the repository's guarantees (for SQL and MongoDB on the repository's own table or collection; for Datastore
-an admission counter entity in the claim's transaction).
+same driver in the same run; the ratio (repository ÷ baseline, medians of --repeat runs, the contenders' runs
+interleaved) is the figure. Claims have two baselines: the naive one (its own small table, no admission
+serialisation, so not safe under concurrent claimers) and one with the repository's guarantees, on the repository's
+own table, collection or kind (for Datastore an admission counter entity in the claim's transaction).
 Servers are started as in the tests (``TEST_PG_DSN``, ``TEST_MONGO_URI``, ``TEST_DATASTORE_HOST`` override them).
 """
 
@@ -103,16 +103,19 @@ def call_intelligence() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 async def timed(
-    fn: Callable[[], Awaitable[None]], repeat: int, reset: Callable[[], Awaitable[None]] | None = None
-) -> float:
-    times = []
+    runs: dict[str, tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]] | None]], repeat: int
+) -> dict[str, float]:
+    """Median seconds of each ``name: (work, reset)``, the runs interleaved (A B C A B C …) so that drift in the
+    server (a growing table, a checkpoint, a warming cache) falls on every contender alike; ``reset`` is untimed."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
-        if reset:
-            await reset()
-        t = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for name, (fn, reset) in runs.items():
+            if reset:
+                await reset()
+            t = time.perf_counter()
+            await fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 # ---- hand-written baselines, one per driver ------------------------------------------------------------------
@@ -335,10 +338,13 @@ class DatastoreBaseline:
         from google.cloud import datastore
 
         self.ds = datastore
-        self.client = datastore.Client(project=url.split("//", 1)[1].split("?", 1)[0], namespace="bench")
+        project, _, query = url.split("//", 1)[1].partition("?")
+        self.client = datastore.Client(project=project, namespace="bench")
+        self.repo_client = datastore.Client(project=project, namespace=query.removeprefix("namespace="))
 
     async def close(self) -> None:
         self.client.close()
+        self.repo_client.close()
 
     async def store(self, cid: str, sets: list[tuple[str, list[dict[str, Any]]]]) -> None:
         def write() -> None:
@@ -383,33 +389,42 @@ class DatastoreBaseline:
         await asyncio.to_thread(claim)
 
     async def claim_guarded(self) -> None:
-        """Claims that keep the cap, hand-written the simplest way Datastore allows: one admission counter entity
-        read and written in the same transaction as the claimed requests (fresh key and history entry each). Safe,
-        but every claimer contends on that one entity (the repository uses slot entities instead; see RESULTS)."""
+        """Claims that keep the cap, hand-written the simplest way Datastore allows, on the repository's own
+        ``Request`` entities (as the SQL and MongoDB guarded baselines use the repository's tables): one admission
+        counter entity read and written in the same transaction as the claimed requests, each with a fresh key and
+        a history entry in its JSON. Safe, but every claimer contends on that one entity (the repository shards it;
+        see RESULTS)."""
 
         def claim() -> None:
-            counter_key = self.client.key("BenchAdmission", 1)
+            client = self.repo_client
+            counter_key = client.key("BenchAdmission", 1)
             for _ in range(CLAIMS // BATCH):
-                now = datetime.now(UTC)
-                q = self.client.query(kind="BenchRequest")
+                stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                q = client.query(kind="Request")
                 q.add_filter(filter=self.ds.query.PropertyFilter("status", "=", "pending"))
-                q.order = ["requested_at"]
-                with self.client.transaction():
-                    counter = self.client.get(counter_key) or self.ds.Entity(counter_key)
+                q.order = ["requested_at", "__key__"]
+                with client.transaction():
+                    counter = client.get(counter_key) or self.ds.Entity(counter_key)
                     active = int(counter.get("active", 0))
                     ents = list(q.fetch(limit=min(BATCH, CLAIMS - active)))
                     for e in ents:
-                        e["status"], e["attempts"] = "submitting", e["attempts"] + 1
-                        e["idempotency_key"], e["updated_at"] = uuid.uuid4().hex, now
-                        e["history"] = json.dumps([{"status": "submitting", "at": now.isoformat(), "note": "claimed"}])
+                        data = json.loads(e["data"])
+                        data.update(
+                            status="submitting",
+                            attempts=data["attempts"] + 1,
+                            version=data["version"] + 1,
+                            idempotency_key=uuid.uuid4().hex,
+                            updated_at=stamp,
+                        )
+                        data["history"].append({"status": "submitting", "at": stamp, "note": "claimed"})
+                        e.update(status="submitting", version=data["version"], data=json.dumps(data))
                     counter["active"] = active + len(ents)
-                    self.client.put_multi([*ents, counter])
+                    client.put_multi([*ents, counter])
 
         await asyncio.to_thread(claim)
 
-    async def seed_guarded(self) -> None:
-        await self.seed_requests()
-        await asyncio.to_thread(self.client.delete, self.client.key("BenchAdmission", 1))
+    async def reset_guarded(self) -> None:
+        await asyncio.to_thread(self.repo_client.delete, self.repo_client.key("BenchAdmission", 1))
 
 
 # ---- the run ---------------------------------------------------------------------------------------------------
@@ -455,8 +470,7 @@ async def bench(backend: str, url: str, repeat: int) -> dict[str, float]:
         async def base_store() -> None:
             await baseline.store(cid, sets)
 
-        store_repo = await timed(repo_store, repeat)
-        store_base = await timed(base_store, repeat)
+        stores = await timed({"repo": (repo_store, None), "base": (base_store, None)}, repeat)
         got = await repo.get_intelligence(cid, "messages")
         assert got is not None and len(got.items) == MESSAGES
 
@@ -483,18 +497,27 @@ async def bench(backend: str, url: str, repeat: int) -> dict[str, float]:
                 total += len(await repo.claim(BATCH))
             assert total == BATCH * (CLAIMS // BATCH), total
 
-        claim_repo = await timed(repo_claims, repeat, reset=seed_repo)
-        claim_base = await timed(baseline.claim_all, repeat, reset=baseline.seed_requests)
-        # Same-guarantees baselines: SQL and MongoDB on the repository's own tables, Datastore on its own kind.
-        guarded_reset = getattr(baseline, "seed_guarded", seed_repo)
-        claim_guarded = await timed(baseline.claim_guarded, repeat, reset=guarded_reset)
+        # Same-guarantees baselines, on the repository's own tables, collections and kinds.
+        async def guarded_reset() -> None:
+            await seed_repo()
+            if isinstance(baseline, DatastoreBaseline):
+                await baseline.reset_guarded()
+
+        claims = await timed(
+            {
+                "repo": (repo_claims, seed_repo),
+                "base": (baseline.claim_all, baseline.seed_requests),
+                "guarded": (baseline.claim_guarded, guarded_reset),
+            },
+            repeat,
+        )
     await baseline.close()
     return {
-        "store_repo": store_repo,
-        "store_base": store_base,
-        "claim_repo": claim_repo,
-        "claim_base": claim_base,
-        "claim_guarded": claim_guarded,
+        "store_repo": stores["repo"],
+        "store_base": stores["base"],
+        "claim_repo": claims["repo"],
+        "claim_base": claims["base"],
+        "claim_guarded": claims["guarded"],
     }
 
 

@@ -1,17 +1,21 @@
 """Google Cloud Datastore through google-cloud-datastore. The client blocks, so every call runs in a worker thread.
 
-The cap is a set of ``cap`` slot entities: a claim pairs a free slot with a pending request in one small transaction,
-and a move out of the active states frees the slot in the same transaction, so active requests can never outnumber
-slots. (One hot admission entity would serialise claimers: Datastore's pessimistic locks made 8 concurrent
-read-modify-write transactions on one entity time out after 2 s each on the emulator.) An API's
-intelligence items are written in batches under a per-conversation header entity, which is written last; a reader may
-see a half-replaced set while a replace runs (``atomic_replace`` is False), and re-running the replace repairs it.
+The cap is split over ``SHARDS`` admission counter entities (shard *i* holds its share of the cap and how many of
+its admissions are active). A claim reads the counters, picks shards with headroom at random and, in one transaction,
+re-reads them with the chosen pending requests, admits what still fits and writes both; a move out of the active
+states decrements the request's shard in the same transaction. Counters always match the active requests, so active
+requests never outnumber the cap, and concurrent claimers mostly touch different shards. (One hot admission entity
+would serialise them: Datastore's pessimistic locks made 8 concurrent read-modify-write transactions on one entity
+time out after 2 s each on the emulator.) An API's intelligence items are written in batches under a
+per-conversation header entity, which is written last; a reader may see a half-replaced set while a replace runs
+(``atomic_replace`` is False), and re-running the replace repairs it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import random
 import time
@@ -42,6 +46,8 @@ except ImportError as exc:  # pragma: no cover - exercised through the registry'
 
 BATCH = 500
 SPREAD = 4
+SHARDS = 16
+SHARD_KIND = "AdmissionShard"
 CAPABILITIES = Capabilities(
     name="datastore",
     atomic_replace=False,
@@ -101,7 +107,7 @@ class DatastoreRepository(Repository):
 
     # ---- entities -----------------------------------------------------------------------------------------
     def _request_entity(self, req: Request) -> datastore.Entity:
-        ent = datastore.Entity(self.client.key("Request", req.id), exclude_from_indexes=("data",))
+        ent = datastore.Entity(self.client.key("Request", req.id), exclude_from_indexes=("data", "shard"))
         ent.update({f: getattr(req, f) for f in INDEXED_REQUEST_FIELDS})
         ent["status"] = req.status.value
         ent["data"] = req.model_dump_json()
@@ -117,22 +123,43 @@ class DatastoreRepository(Repository):
         return ent
 
     # ---- interface ----------------------------------------------------------------------------------------
-    def _slot_key(self, i: int) -> Any:
-        return self.client.key("Slot", i + 1)  # ids start at 1 in Datastore
+    def _shard_key(self, shard: int) -> Any:
+        return self.client.key(SHARD_KIND, shard)  # 1 … SHARDS (ids start at 1 in Datastore)
+
+    def _capacity(self, shard: int) -> int:
+        """Shard ``shard``'s share of the cap: the cap split evenly, the remainder to the lowest ids."""
+        return self.cap // SHARDS + (1 if shard <= self.cap % SHARDS else 0)
 
     async def setup(self) -> None:
-        def create_slots() -> None:
-            keys = [self._slot_key(i) for i in range(self.cap)]
-            for start in range(0, len(keys), BATCH):
-                with self.client.transaction():
-                    batch = keys[start : start + BATCH]
-                    found = {e.key.id for e in self.client.get_multi(batch)}
-                    missing = [datastore.Entity(k) for k in batch if k.id not in found]
-                    for ent in missing:
-                        ent["holder"] = None
-                    self.client.put_multi(missing)
+        """Create the admission shards once, counting the requests already active (a store that kept the cap in
+        one ``Slot`` entity per admission before 0.1 is migrated so: its active requests are spread over shards)."""
+        keys = [self._shard_key(i) for i in range(1, SHARDS + 1)]
 
-        await self._run(create_slots)
+        def create_shards() -> None:
+            if len(self.client.get_multi(keys)) == SHARDS:
+                return
+            query = self.client.query(kind="Request")
+            query.add_filter(filter=datastore.query.PropertyFilter("status", "IN", sorted(s.value for s in ACTIVE)))
+            query.keys_only()
+            active_keys = [e.key for e in query.fetch()]
+            with self.client.transaction():
+                if len(self.client.get_multi(keys)) == SHARDS:
+                    return  # another process got here first
+                shards = [datastore.Entity(k) for k in keys]
+                for shard in shards:
+                    shard["active"] = 0
+                held = [e for e in self.client.get_multi(active_keys) if e["status"] in {s.value for s in ACTIVE}]
+                for i, ent in enumerate(held):
+                    shard = shards[i % SHARDS]
+                    shard["active"] += 1
+                    ent["shard"] = shard.key.id
+                    ent.pop("slot", None)
+                self.client.put_multi([*shards, *held])
+            query = self.client.query(kind="Slot")
+            query.keys_only()
+            self.client.delete_multi([e.key for e in query.fetch()])
+
+        await self._run(create_shards)
 
     async def close(self) -> None:
         self.client.close()
@@ -165,14 +192,13 @@ class DatastoreRepository(Repository):
                 if ent is None or ent["version"] != expected_version:
                     return False
                 out = self._request_entity(new)
-                slot = ent.get("slot")
-                if slot is not None and new.status not in ACTIVE:
-                    slot_ent = self.client.get(self.client.key("Slot", slot))
-                    if slot_ent is not None and slot_ent["holder"] == new.id:
-                        slot_ent["holder"] = None
-                        self.client.put(slot_ent)
-                elif slot is not None:
-                    out["slot"] = slot
+                shard = ent.get("shard")
+                if shard is not None and new.status in ACTIVE:
+                    out["shard"] = shard
+                elif shard is not None:  # leaving the active states: its shard has room again
+                    counter = self.client.get(self._shard_key(shard))
+                    counter["active"] = max(0, int(counter["active"]) - 1)
+                    self.client.put(counter)
                 self.client.put(out)
                 return True
 
@@ -211,77 +237,63 @@ class DatastoreRepository(Repository):
         return await self._run(counts)
 
     async def _claim(self, limit: int, now: datetime) -> list[Request]:
-        def free_slots() -> list[Any]:
-            query = self.client.query(kind="Slot")
-            query.add_filter(filter=datastore.query.PropertyFilter("holder", "=", None))
-            query.keys_only()
-            keys = [e.key for e in query.fetch(limit=SPREAD * limit) if e.key.id <= self.cap]
-            random.shuffle(keys)  # spread concurrent claimers over different slots
-            return keys
+        attempts = itertools.count()
 
-        def pair(slot_keys: list[Any], request_ids: list[str]) -> list[Request]:
-            """Give free slots to pending requests, atomically; what was taken meanwhile is skipped."""
+        def oldest_pending(n: int) -> list[str]:
+            query = self._query(RequestFilter(statuses=frozenset({RequestStatus.PENDING})))
+            query.keys_only()
+            return [e.key.name for e in query.fetch(limit=n)]  # oldest first
+
+        def admit(shard_ids: list[int], request_ids: list[str]) -> list[Request]:
+            """Admit what still fits in the shards, atomically; what was taken meanwhile is skipped."""
             with self.client.transaction():
-                # One lookup for both kinds (one round trip, where two were made before).
-                found = self.client.get_multi([*slot_keys, *(self.client.key("Request", rid) for rid in request_ids)])
-                slots = [e for e in found if e.key.kind == "Slot" and e["holder"] is None]
-                ents = [e for e in found if e.key.kind == "Request"]
-                reqs = sorted(
-                    (r for r in map(self._request, ents) if r.status == RequestStatus.PENDING),
-                    key=lambda r: (r.requested_at, r.id),
-                )
+                keys = [*map(self._shard_key, shard_ids), *(self.client.key("Request", rid) for rid in request_ids)]
+                found = self.client.get_multi(keys)  # one lookup for both kinds
+                shards = [e for e in found if e.key.kind == SHARD_KIND]
+                requests = [self._request(e) for e in found if e.key.kind == "Request"]
+                pending = [r for r in requests if r.status == RequestStatus.PENDING]
+                queue = iter(sorted(pending, key=lambda r: (r.requested_at, r.id)))
                 out, writes = [], []
-                for slot, req in zip(slots, reqs, strict=False):
-                    new = req.model_copy(update=claimed(req, now))
-                    slot["holder"] = req.id
-                    ent = self._request_entity(new)
-                    ent["slot"] = slot.key.id
-                    out.append(new)
-                    writes += [slot, ent]
+                for shard in shards:
+                    room = self._capacity(shard.key.id) - int(shard["active"])
+                    for req in itertools.islice(queue, max(room, 0)):
+                        new = req.model_copy(update=claimed(req, now))
+                        ent = self._request_entity(new)
+                        ent["shard"] = shard.key.id
+                        shard["active"] += 1
+                        out.append(new)
+                        writes.append(ent)
+                    writes.append(shard)
                 self.client.put_multi(writes)
                 return out
 
-        def pair_all(slots: list[Any], pending: list[str]) -> list[Request]:
-            taken = slots[-len(pending) :]
-            del slots[-len(pending) :]
-            return pair(taken, pending)
-
-        def oldest_pending() -> list[str]:
-            query = self._query(RequestFilter(statuses=frozenset({RequestStatus.PENDING})))
-            query.keys_only()
-            return [e.key.name for e in query.fetch(limit=SPREAD * limit)]  # oldest first
-
         def claim() -> list[Request]:
-            # The three reads are independent: made at once, they cost one round trip instead of three.
-            with ThreadPoolExecutor(3) as pool:
-                slots_read = pool.submit(free_slots)
-                active_read = pool.submit(self._count, [s.value for s in ACTIVE])
-                window_read = pool.submit(oldest_pending)
-                slots, active, window = slots_read.result(), active_read.result(), window_read.result()
-            # Slots are the cap; the active count is checked too, for slots freed by a lowered cap.
-            want = min(limit, len(slots), self.cap - active)
+            # A first attempt takes exactly the oldest. After a conflict (a concurrent claimer took the same requests
+            # or shard) the retry takes a random `want` from the oldest `SPREAD × want`, so claimers stop queueing on
+            # the same entities (each conflict costs a lock wait): oldest-first only approximately under contention.
+            spread = 1 if next(attempts) == 0 else SPREAD
+            # Two independent reads, made at once: the counters (lookups are strongly consistent) and the window.
+            with ThreadPoolExecutor(2) as pool:
+                counters_read = pool.submit(self.client.get_multi, [self._shard_key(i) for i in range(1, SHARDS + 1)])
+                window = pool.submit(oldest_pending, spread * limit).result()
+                counters = counters_read.result()
+            room = {e.key.id: self._capacity(e.key.id) - int(e["active"]) for e in counters}
+            open_shards = [i for i, n in room.items() if n > 0]
+            random.shuffle(open_shards)  # concurrent claimers mostly take different shards
+            # The counters' sum is checked too, for requests admitted under a higher cap than this process's.
+            active = sum(int(e["active"]) for e in counters)
+            want = min(limit, self.cap - active, sum(room[i] for i in open_shards), len(window))
             if want <= 0:
                 return []
-            # Concurrent claimers would all queue on the same oldest requests (each conflict costs a lock timeout), so
-            # each takes a random `want` from the oldest `SPREAD × want`: oldest-first only approximately.
-            window = window[: SPREAD * want]
-            pending = [window[i] for i in sorted(random.sample(range(len(window)), min(want, len(window))))]
-            if not pending:
-                return []
-            try:
-                return pair_all(slots, pending)
-            except TRANSIENT:
-                pass  # contended: pair one by one, skipping what others took
-            out: list[Request] = []
-            for request_id in pending:
-                while slots:
-                    try:
-                        got = pair([slots.pop()], [request_id])
-                    except TRANSIENT:
-                        continue  # contended: try the next slot
-                    out += got
+            chosen, total = [], 0
+            for i in open_shards:
+                if total >= want:
                     break
-            return out
+                chosen.append(i)
+                total += room[i]
+            window = window[: spread * want]
+            pending = [window[i] for i in sorted(random.sample(range(len(window)), want))]
+            return admit(chosen, pending)
 
         return await self._run(claim)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, select, text
+from sqlalchemy import ColumnElement, Select, Text, cast, event, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -45,6 +45,13 @@ class PostgresRepository(SqlRepository):
         # connection_invalidated, which _tx raises as TransientStorageError, and the caller's retry gets a new one.
         self.engine = create_async_engine(parsed, pool_size=pool_size, max_overflow=10)
 
+        @event.listens_for(self.engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("SET TIME ZONE 'UTC'")  # timestamps in JSON (the claim's rows) come out in UTC
+            cur.close()
+            dbapi_conn.commit()
+
     async def _lock_schema(self, conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
 
@@ -53,6 +60,10 @@ class PostgresRepository(SqlRepository):
 
     def _pending_ids(self, n: ColumnElement[Any]) -> Select[Any]:
         return super()._pending_ids(n).with_for_update(skip_locked=True)
+
+    def _claim_returning(self) -> ColumnElement[Any]:
+        """``row_to_json`` of the updated row (timestamps in ISO 8601, in the session's time zone: UTC)."""
+        return cast(func.row_to_json(literal_column(T.requests.name)), Text)
 
     def _random_key(self) -> ColumnElement[Any]:
         return func.replace(cast(func.gen_random_uuid(), Text), "-", "")

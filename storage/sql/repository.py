@@ -8,7 +8,20 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -93,17 +106,24 @@ class SqlRepository(Repository):
         database."""
         raise NotImplementedError
 
-    @functools.cached_property
-    def _active_count(self) -> Select[Any]:
-        return select(func.count()).where(T.requests.c.status.in_([s.value for s in ACTIVE]))
+    def _claim_returning(self) -> ColumnElement[Any]:
+        """Each claimed row as one JSON text with the model's field names, built by the database, which pydantic
+        parses in one step (converting 17 columns per row in Python was a third of the claim's time)."""
+        raise NotImplementedError
 
     @functools.cached_property
     def _claim_statement(self) -> Any:
-        """The claim's UPDATE … RETURNING, built once (parameters: headroom, now, entry)."""
+        """The claim's UPDATE … RETURNING, built once (parameters: limit, cap, now, entry). The headroom,
+        ``min(limit, cap − active)``, is counted inside the statement: its snapshot is taken after the admission
+        lock (or BEGIN IMMEDIATE) is held, so it sees every earlier claim, and the claim costs one round trip."""
         c = T.requests.c
+        active = c.status.in_([literal_column(f"'{s.value}'") for s in ACTIVE])  # literal: compiled once, as is
+        room = select((bindparam("cap", type_=Integer) - func.count()).label("n")).where(active).subquery("room")
+        limit = bindparam("limit", type_=Integer)
+        headroom = select(case((room.c.n <= 0, 0), (room.c.n < limit, room.c.n), else_=limit)).scalar_subquery()
         return (
             update(T.requests)
-            .where(c.id.in_(self._pending_ids(bindparam("headroom", type_=Integer)).scalar_subquery()))
+            .where(c.id.in_(self._pending_ids(headroom).scalar_subquery()))
             .values(
                 status=RequestStatus.SUBMITTING.value,
                 attempts=c.attempts + 1,
@@ -112,7 +132,7 @@ class SqlRepository(Repository):
                 idempotency_key=self._random_key(),
                 history=self._append_history(bindparam("entry", type_=Text)),
             )
-            .returning(*T.requests.c)
+            .returning(self._claim_returning())
         )
 
     async def setup(self) -> None:
@@ -175,16 +195,12 @@ class SqlRepository(Repository):
             return {RequestStatus(s): int(n) for s, n in await conn.execute(stmt)}
 
     async def _claim(self, limit: int, now: datetime) -> list[Request]:
-        """One set-based UPDATE … RETURNING inside a transaction that counts active requests first."""
+        """One set-based UPDATE … RETURNING that counts the active requests itself, after the admission lock."""
         async with self._tx() as conn:
             await self._lock_admission(conn)
-            active = (await conn.execute(self._active_count)).scalar_one()
-            headroom = min(limit, self.cap - int(active))
-            if headroom <= 0:
-                return []
-            params = {"headroom": headroom, "now": now, "entry": claim_entry(now)}
-            rows = (await conn.execute(self._claim_statement, params)).all()
-        return sorted((to_request(r) for r in rows), key=lambda r: (r.requested_at, r.id))
+            params = {"limit": limit, "cap": self.cap, "now": now, "entry": claim_entry(now)}
+            rows = (await conn.execute(self._claim_statement, params)).scalars().all()
+        return sorted(map(Request.model_validate_json, rows), key=lambda r: (r.requested_at, r.id))
 
     async def _replace_items(
         self, conversation_id: str, api: IntelligenceApi, items: list[dict[str, Any]], fetched_at: datetime

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func
+from sqlalchemy import JSON, ColumnElement, event, func, literal_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -16,7 +16,7 @@ from storage.errors import InvalidInput, TransientStorageError
 from storage.models import Request
 from storage.repository import DEFAULT_CAP, Capabilities
 from storage.sql import tables as T
-from storage.sql.repository import SqlRepository, claim_entry, to_request
+from storage.sql.repository import SqlRepository, claim_entry
 
 CAPABILITIES = Capabilities(
     name="sqlite",
@@ -59,48 +59,46 @@ class SqliteRepository(SqlRepository):
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    def _claim_returning(self) -> ColumnElement[Any]:
+        """``json_object`` of the columns; timestamps, stored as naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``,
+        become ISO 8601 UTC."""
+        fields: list[Any] = []
+        for col in T.requests.c:
+            value: Any = col
+            if isinstance(col.type, T.UTCDateTime):
+                value = func.replace(col, " ", "T").concat("Z")
+            elif isinstance(col.type, JSON):
+                value = func.json(col)
+            fields += [literal_column(f"'{col.key}'"), value]
+        return func.json_object(*fields)
+
     @functools.cached_property
-    def _claim_sql(self) -> tuple[str, str, list[str], dict[str, Any], list[Any], list[str]]:
-        """The claim's two statements compiled once for the driver: (count SQL, update SQL, update parameter
-        order, the update's fixed parameters, a result processor per returned column, the returned column names)."""
-        dialect = self.engine.dialect
-        count = self._active_count.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-        update = self._claim_statement.compile(dialect=dialect)
-        columns = list(T.requests.c)
-        processors = [c.type._cached_result_processor(dialect, None) for c in columns]
-        order = list(update.positiontup or [])
-        fixed = update.construct_params({"entry": None, "now": None, "headroom": None})
-        return str(count), str(update), order, fixed, processors, [c.key for c in columns]
+    def _claim_sql(self) -> tuple[str, list[str], dict[str, Any]]:
+        """The claim statement compiled once for the driver: (SQL, parameter order, fixed parameters)."""
+        update = self._claim_statement.compile(dialect=self.engine.dialect)
+        fixed = update.construct_params({"entry": None, "now": None, "limit": None, "cap": None})
+        return str(update), list(update.positiontup or []), fixed
 
     async def _claim(self, limit: int, now: datetime) -> list[Request]:
-        """The claim on the driver's own connection: BEGIN IMMEDIATE, count, UPDATE … RETURNING, COMMIT — four
-        round trips to aiosqlite's thread, where SQLAlchemy's adapter made about 24 (cursor, execute, description,
-        fetch and close each one), which tripled the claim's time (benchmarks/RESULTS.md)."""
-        count_sql, update_sql, order, fixed, processors, keys = self._claim_sql
+        """The claim on the driver's own connection: BEGIN IMMEDIATE, UPDATE … RETURNING, COMMIT — three round
+        trips to aiosqlite's thread, where SQLAlchemy's adapter made about 24 (cursor, execute, description, fetch
+        and close each one), which tripled the claim's time (benchmarks/RESULTS.md)."""
+        update_sql, order, fixed = self._claim_sql
         stored_now = T.requests.c.updated_at.type.process_bind_param(now, self.engine.dialect)
+        values = {**fixed, "limit": limit, "cap": self.cap, "now": str(stored_now), "entry": claim_entry(now)}
         async with self.engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
             try:
                 await raw.execute("BEGIN IMMEDIATE")
                 try:
-                    async with raw.execute(count_sql) as cursor:
-                        (active,) = await cursor.fetchone()
-                    headroom = min(limit, self.cap - int(active))
-                    rows: list[Any] = []
-                    if headroom > 0:
-                        values = {**fixed, "headroom": headroom, "now": str(stored_now), "entry": claim_entry(now)}
-                        async with raw.execute(update_sql, [values[name] for name in order]) as cursor:
-                            rows = list(await cursor.fetchall())
+                    rows = await raw.execute_fetchall(update_sql, [values[name] for name in order])
                 except BaseException:
                     await raw.execute("ROLLBACK")
                     raise
                 await raw.execute("COMMIT")
             except sqlite3.OperationalError as exc:  # locked past the busy timeout, disk I/O: worth a retry
                 raise TransientStorageError(f"sqlite: {exc}") from exc
-        requests = [
-            to_request(dict(zip(keys, (p(v) if p else v for p, v in zip(processors, row, strict=True)), strict=True)))
-            for row in rows
-        ]
+        requests = [Request.model_validate_json(row[0]) for row in rows]
         return sorted(requests, key=lambda r: (r.requested_at, r.id))
 
     def _random_key(self) -> ColumnElement[Any]:

@@ -161,6 +161,7 @@ async def test_claim_takes_oldest_pending_up_to_the_cap_and_release_puts_back(re
     first = await repo.claim(10)
     assert [r.id for r in first] == ids[:3]
     assert all(r.status == S.SUBMITTING and r.attempts == 1 and r.idempotency_key for r in first)
+    assert first == [await repo.get_request(r.id) for r in first]  # what claim returns is what was stored
     assert await repo.claim(10) == []
     assert await repo.active_count() == 3
     released = await repo.release(ids[1], "429 from the provider")
@@ -178,6 +179,22 @@ async def test_claim_takes_oldest_pending_up_to_the_cap_and_release_puts_back(re
         assert [r.id for r in await repo.oldest_pending(5)] == [ids[4]]
     with pytest.raises(InvalidInput):
         await repo.claim(-1)
+
+
+async def test_a_changed_cap_holds_from_the_next_claim(storage_url: str) -> None:
+    async with open_repository(storage_url, cap=4) as repo:
+        for n in range(8):
+            await repo.register(recording(n))
+        assert len(await repo.claim(10)) == 4
+    async with open_repository(storage_url, cap=2) as repo:
+        assert await repo.claim(10) == []  # 4 active: over the lowered cap
+        for r in (await repo.active_requests())[:3]:
+            await repo.transition(r.id, S.COMPLETED)
+        assert len(await repo.claim(10)) == 1
+        assert await repo.active_count() == 2
+    async with open_repository(storage_url, cap=5) as repo:
+        assert len(await repo.claim(10)) == 3  # every request still pending
+        assert await repo.active_count() == 5
 
 
 async def test_lookups_by_ids(repo: Repository) -> None:
