@@ -38,6 +38,9 @@ def provider_configured(symbl: SymblSettings) -> bool:
 
 def run_command(folders: list[Path], urls: list[str], buckets: list[str], *, verbose: bool, console: Console) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect waits 20 s for its ephemeral API server; a first start migrates a new database, which overran that on a
+    # busy 2-core machine (CI, 2026-11-30). Set before Prefect is imported: it reads its settings once.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(

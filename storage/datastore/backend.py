@@ -131,8 +131,9 @@ class DatastoreRepository(Repository):
         return self.cap // SHARDS + (1 if shard <= self.cap % SHARDS else 0)
 
     async def setup(self) -> None:
-        """Create the admission shards once, counting the requests already active (a store that kept the cap in
-        one ``Slot`` entity per admission before 0.1 is migrated so: its active requests are spread over shards)."""
+        """Create the admission shards once, counting the requests already active (so a store written before the
+        shards, which kept one ``Slot`` entity per admission, is migrated: its active requests are spread over the
+        shards and its slots removed)."""
         keys = [self._shard_key(i) for i in range(1, SHARDS + 1)]
 
         def create_shards() -> None:
@@ -153,6 +154,7 @@ class DatastoreRepository(Repository):
                     shard = shards[i % SHARDS]
                     shard["active"] += 1
                     ent["shard"] = shard.key.id
+                    ent.exclude_from_indexes.add("shard")
                     ent.pop("slot", None)
                 self.client.put_multi([*shards, *held])
             query = self.client.query(kind="Slot")
