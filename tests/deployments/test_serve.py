@@ -124,7 +124,9 @@ def test_serve_with_server_runs_the_pipeline_on_events_and_stops_cleanly(tmp_pat
         artifacts = httpx.post(f"{client_env['PREFECT_API_URL']}/artifacts/filter", json={}, timeout=30).json()
         tables = [a for a in artifacts if a["type"] == "table"]
         assert {a["key"] for a in tables} == {tables[0]["key"]} and tables[0]["key"].startswith("batch-"), tables
-        assert len(tables) >= 1 + len(CALLS)  # at ingest, then after each report
+        # At ingest, then after each experience run; one run reports every conversation stored by then, so on a slow
+        # machine two reports can share a version (CI 2026-11-30: 3 versions for 3 calls).
+        assert len(tables) >= 2
         rows = json.loads(max(tables, key=lambda a: a["created"])["data"])
         assert sorted(r["recording"] for r in rows) == sorted(CALLS)
         assert all(r["status"] == "reported" and "/reports/" in r["report"] for r in rows), rows
