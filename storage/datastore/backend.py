@@ -126,6 +126,9 @@ class DatastoreRepository(Repository):
     def _shard_key(self, shard: int) -> Any:
         return self.client.key(SHARD_KIND, shard)  # 1 … SHARDS (ids start at 1 in Datastore)
 
+    def _shard_keys(self) -> list[Any]:
+        return [self._shard_key(i) for i in range(1, SHARDS + 1)]
+
     def _capacity(self, shard: int) -> int:
         """Shard ``shard``'s share of the cap: the cap split evenly, the remainder to the lowest ids."""
         return self.cap // SHARDS + (1 if shard <= self.cap % SHARDS else 0)
@@ -134,7 +137,7 @@ class DatastoreRepository(Repository):
         """Create the admission shards once, counting the requests already active (so a store written before the
         shards, which kept one ``Slot`` entity per admission, is migrated: its active requests are spread over the
         shards and its slots removed)."""
-        keys = [self._shard_key(i) for i in range(1, SHARDS + 1)]
+        keys = self._shard_keys()
 
         def create_shards() -> None:
             if len(self.client.get_multi(keys)) == SHARDS:
@@ -258,14 +261,16 @@ class DatastoreRepository(Repository):
                 out, writes = [], []
                 for shard in shards:
                     room = self._capacity(shard.key.id) - int(shard["active"])
-                    for req in itertools.islice(queue, max(room, 0)):
+                    admitted = list(itertools.islice(queue, max(room, 0)))
+                    for req in admitted:
                         new = req.model_copy(update=claimed(req, now))
                         ent = self._request_entity(new)
                         ent["shard"] = shard.key.id
-                        shard["active"] += 1
                         out.append(new)
                         writes.append(ent)
-                    writes.append(shard)
+                    if admitted:  # a shard that took nothing is left unwritten
+                        shard["active"] += len(admitted)
+                        writes.append(shard)
                 self.client.put_multi(writes)
                 return out
 
@@ -276,7 +281,7 @@ class DatastoreRepository(Repository):
             spread = 1 if next(attempts) == 0 else SPREAD
             # Two independent reads, made at once: the counters (lookups are strongly consistent) and the window.
             with ThreadPoolExecutor(2) as pool:
-                counters_read = pool.submit(self.client.get_multi, [self._shard_key(i) for i in range(1, SHARDS + 1)])
+                counters_read = pool.submit(self.client.get_multi, self._shard_keys())
                 window = pool.submit(oldest_pending, spread * limit).result()
                 counters = counters_read.result()
             room = {e.key.id: self._capacity(e.key.id) - int(e["active"]) for e in counters}

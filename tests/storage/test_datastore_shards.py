@@ -8,15 +8,14 @@ from storage import RequestStatus, open_repository
 from tests.storage.test_contract import recording
 
 datastore = pytest.importorskip("google.cloud.datastore", reason="the `datastore` extra is not installed")
-from storage.datastore.backend import SHARD_KIND, SHARDS, DatastoreRepository  # noqa: E402
+from storage.datastore.backend import SHARDS, DatastoreRepository  # noqa: E402
 
 S = RequestStatus
 URL = "datastore://test-project?namespace=shards"
 
 
 def shard_counts(repo: DatastoreRepository) -> dict[int, int]:
-    keys = [repo.client.key(SHARD_KIND, i) for i in range(1, SHARDS + 1)]
-    return {e.key.id: e["active"] for e in repo.client.get_multi(keys)}
+    return {e.key.id: e["active"] for e in repo.client.get_multi(repo._shard_keys())}
 
 
 async def test_shards_split_the_cap_and_count_what_is_active(datastore_env: str) -> None:
@@ -52,7 +51,7 @@ async def test_a_store_with_slot_entities_is_migrated_to_shards(datastore_env: s
         for slot, holder in zip(slots, [*held, None], strict=True):
             slot["holder"] = holder
         client.put_multi([*ents, *slots])
-        client.delete_multi([client.key(SHARD_KIND, i) for i in range(1, SHARDS + 1)])
+        client.delete_multi(repo._shard_keys())
 
     async with open_repository(URL, cap=3) as repo:
         assert isinstance(repo, DatastoreRepository)
